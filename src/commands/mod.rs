@@ -1,0 +1,22 @@
+//! One file per sub-command; `dispatch` picks the one the command line names.
+
+mod demo;
+mod history;
+mod init;
+mod script;
+
+use crate::ExitStatus;
+use crate::cli::{Command, Config};
+
+pub fn dispatch(config: &Config) -> anyhow::Result<ExitStatus> {
+    match &config.command {
+        Command::Init { demo, seed } => init::run(config, *demo, *seed),
+        Command::Demo { members } => demo::run(config, *members),
+        Command::Run { file, args } => script::run_file(config, file, args),
+        Command::Eval { expr, args } => script::eval(config, expr, args),
+        Command::Runs { limit } => history::runs(config, *limit),
+        Command::Audit { run, member, limit } => {
+            history::audit(config, *run, member.as_deref(), *limit)
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! rollcall: a scripting engine for academy administrators. Scripts query and
+//! act on members and course participants in bulk over a SQLite store.
+
+pub mod cli;
+pub mod commands;
+pub mod engine;
+pub mod exit;
+pub mod query;
+pub mod runner;
+pub mod store;
+
+pub use exit::ExitStatus;
+
+/// Runs one command line to completion and says how the process should exit.
+pub fn run(cli: cli::Cli) -> ExitStatus {
+    let result = cli::Config::from_cli(cli).and_then(|config| commands::dispatch(&config));
+    match result {
+        Ok(status) => status,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if err.downcast_ref::<exit::Refused>().is_some() {
+                ExitStatus::Refused
+            } else if err.downcast_ref::<exit::UsageError>().is_some() {
+                ExitStatus::Usage
+            } else {
+                ExitStatus::Error
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! One run of a script: recorded in `runs`, executed inside one transaction,
+//! committed only when the script succeeds and the run is not a dry run.
+
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use anyhow::Context as _;
+use rhai::{Dynamic, Scope};
+use rusqlite::{Connection, params};
+
+use crate::engine::error::{ScriptError, parse_error};
+use crate::engine::{Ctx, Deadline, Interrupt, Limits, ModulePaths, RunOptions, build_engine};
+use crate::store;
+
+/// A script to run: where it came from, its text and its `args`.
+pub struct Script {
+    /// How messages name it: the file path, or `<eval>`.
+    pub name: String,
+    pub source: String,
+    pub args: Vec<(String, String)>,
+    /// The folder `import` searches besides the stdlib.
+    pub dir: Option<PathBuf>,
+    /// The schedule this run belongs to.
+    pub schedule_id: Option<i64>,
+}
+
+/// How a run ended.
+pub enum Outcome {
+    Success(Dynamic),
+    /// A script or parse error, already rendered for the user.
+    Failed(String),
+    /// Refused for safety; the message says why.
+    Refused(String),
+}
+
+/// What the caller gets back: the outcome, the run id and the context (for
+/// rendering the value, which may be a lazy set that still needs the database).
+pub struct Finished {
+    pub outcome: Outcome,
+    pub run_id: Option<i64>,
+    pub ctx: Rc<Ctx>,
+}
+
+pub struct Runner {
+    pub options: RunOptions,
+    pub limits: Limits,
+    pub stdlib: Option<PathBuf>,
+    /// Capture `print` and `log` into the run record instead of the terminal.
+    pub capture: bool,
+    pub interrupt: Interrupt,
+    /// What to make of a member set the script returns, while the run is open.
+    pub present: Option<Present>,
+}
+
+/// How a returned member set is presented (it is lazy: it needs the run's engine).
+#[derive(Clone, Copy, Debug)]
+pub enum Present {
+    /// Printed as a table of its first rows; the value becomes ().
+    Table,
+    /// Turned into an array of maps, for JSON.
+    Rows,
+}
+
+impl Runner {
+    pub fn run(&self, conn: Connection, script: &Script) -> anyhow::Result<Finished> {
+        let ctx = Ctx::new(conn, self.options.clone());
+        if self.capture {
+            *ctx.output.borrow_mut() = Some(String::new());
+        }
+        let dry_run = self.options.dry_run;
+        // A dry run leaves no trace at all, its own record included.
+        let run_id = if dry_run {
+            None
+        } else {
+            Some(record_start(&ctx.conn, script)?)
+        };
+        ctx.state.borrow_mut().run_id = run_id;
+
+        let deadline = Deadline::default();
+        let engine = build_engine(
+            ctx.clone(),
+            &self.limits,
+            self.interrupt.clone(),
+            deadline.clone(),
+            ModulePaths {
+                stdlib_dir: self.stdlib.clone(),
+                script_dir: script.dir.clone(),
+            },
+        );
+
+        let outcome = match engine.compile(&script.source) {
+            Err(err) => Outcome::Failed(parse_error(&err).render(&script.name, &script.source)),
+            Ok(mut ast) => {
+                ast.set_source(script.name.as_str());
+                let mut scope = Scope::new();
+                let args: rhai::Map = script
+                    .args
+                    .iter()
+                    .map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone())))
+                    .collect();
+                scope.push_constant("args", args);
+                ctx.conn
+                    .execute_batch("BEGIN IMMEDIATE")
+                    .context("cannot start the run's transaction (is another run writing?)")?;
+                deadline.start(self.limits.timeout);
+                let result = engine
+                    .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+                    .and_then(|value| self.present(&engine, &ast, value));
+                let keep = result.is_ok() && !dry_run;
+                ctx.conn
+                    .execute_batch(if keep { "COMMIT" } else { "ROLLBACK" })
+                    .context("cannot finish the run's transaction")?;
+                match result {
+                    Ok(value) => Outcome::Success(value),
+                    Err(err) => {
+                        let err = ScriptError::from_rhai(&err);
+                        let text = err.render(&script.name, &script.source);
+                        if err.refused {
+                            Outcome::Refused(text)
+                        } else {
+                            Outcome::Failed(text)
+                        }
+                    }
+                }
+            }
+        };
+        if let Some(id) = run_id {
+            record_end(&ctx, id, &outcome)?;
+        }
+        Ok(Finished {
+            outcome,
+            run_id,
+            ctx,
+        })
+    }
+}
+
+impl Runner {
+    fn present(&self, engine: &rhai::Engine, ast: &rhai::AST, value: Dynamic) -> Result<Dynamic, Box<rhai::EvalAltResult>> {
+        let tail = match self.present {
+            Some(_) if !value.is::<crate::engine::MemberSet>() => return Ok(value),
+            None => return Ok(value),
+            Some(Present::Table) => "__value.show(); ()",
+            Some(Present::Rows) => "__value.list()",
+        };
+        // The set's closures are functions of the script's AST: keep them.
+        let tail = engine.compile(tail).map_err(|e| e.to_string())?;
+        let ast = ast.clone_functions_only().merge(&tail);
+        let mut scope = Scope::new();
+        scope.push("__value", value);
+        engine.eval_ast_with_scope(&mut scope, &ast)
+    }
+}
+
+fn record_start(conn: &Connection, script: &Script) -> anyhow::Result<i64> {
+    let args: serde_json::Map<String, serde_json::Value> = script
+        .args
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    conn.execute(
+        "INSERT INTO runs (script, source, args, schedule_id, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            script.name,
+            script.source,
+            serde_json::Value::Object(args).to_string(),
+            script.schedule_id,
+            store::now()
+        ],
+    )
+    .context("cannot record the run")?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn record_end(ctx: &Ctx, id: i64, outcome: &Outcome) -> anyhow::Result<()> {
+    let state = ctx.state.borrow();
+    let (label, error) = match outcome {
+        Outcome::Success(_) => ("success", None),
+        Outcome::Failed(text) => ("error", Some(text.as_str())),
+        Outcome::Refused(text) => ("refused", Some(text.as_str())),
+    };
+    // A failed run changed nothing, whatever its actions counted before the rollback.
+    let (actions, changes) = match outcome {
+        Outcome::Success(_) => (state.actions, state.changes),
+        _ => (0, 0),
+    };
+    let output = ctx.output.borrow().clone().unwrap_or_default();
+    ctx.conn
+        .execute(
+            "UPDATE runs SET ended_at = ?2, outcome = ?3, error = ?4, actions = ?5, changes = ?6,
+                 output = ?7 WHERE id = ?1",
+            params![id, store::now(), label, error, actions, changes, output],
+        )
+        .context("cannot record the end of the run")?;
+    Ok(())
+}

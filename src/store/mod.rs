@@ -1,0 +1,89 @@
+//! The SQLite store: opening a database, the schema, and small shared helpers.
+//! The store knows nothing about scripts; it speaks SQL and plain Rust values.
+
+pub mod codes;
+pub mod demo;
+pub mod lookup;
+pub mod rows;
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the database has schema version {found}, newer than this rollcall understands ({supported}): upgrade rollcall"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// Opens (creating when absent) the database at `path` and brings its schema up to date.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
+    configure(&conn)?;
+    schema::migrate(&conn)?;
+    Ok(conn)
+}
+
+/// An in-memory database with the full schema, for tests.
+pub fn open_in_memory() -> Result<Connection, StoreError> {
+    let conn = Connection::open_in_memory()?;
+    configure(&conn)?;
+    schema::migrate(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // 64 MiB of page cache: bulk work over a million members stays in memory.
+    conn.pragma_update(None, "cache_size", -65536)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+/// Now, as the store writes times: UTC, second precision, `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn now() -> String {
+    timestamp(jiff::Timestamp::now())
+}
+
+pub fn timestamp(ts: jiff::Timestamp) -> String {
+    ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The text `search()` looks in: names, username and email, lower-cased and
+/// with accents folded, so that "muller" finds "Müller".
+pub fn search_key(username: &str, email: &str, first: &str, last: &str) -> String {
+    fold(&format!("{username} {email} {first} {last}"))
+}
+
+/// Lower case without diacritics.
+pub fn fold(text: &str) -> String {
+    deunicode::deunicode(text).to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_removes_accents_and_case() {
+        assert_eq!(fold("Mårten Ångström"), "marten angstrom");
+        assert_eq!(fold("Émile MÜLLER"), "emile muller");
+    }
+}

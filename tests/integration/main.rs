@@ -1,0 +1,1 @@
+//! The integration tests: they run the built `rollcall` binary on temporary databases.
