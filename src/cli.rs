@@ -187,6 +187,7 @@ impl Config {
                 today,
                 quiet: g.quiet,
                 verbose: g.verbose,
+                json: g.json,
             },
             limits,
             stdlib: g.stdlib,

@@ -1,6 +1,7 @@
 //! rollcall: a scripting engine for academy administrators. Scripts query and
 //! act on members and course participants in bulk over a SQLite store.
 
+pub mod actions;
 pub mod cli;
 pub mod commands;
 pub mod engine;

@@ -69,7 +69,14 @@ fn text(value: &Value) -> String {
         Value::Null => String::new(),
         Value::Integer(n) => n.to_string(),
         Value::Real(x) => x.to_string(),
-        Value::Text(t) => t.lines().next().unwrap_or_default().to_string(),
+        Value::Text(t) => {
+            let line = t.lines().next().unwrap_or_default();
+            if line.chars().count() > 90 {
+                format!("{}…", line.chars().take(89).collect::<String>())
+            } else {
+                line.to_string()
+            }
+        }
         Value::Blob(_) => "<blob>".into(),
     }
 }

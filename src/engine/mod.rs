@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub today: jiff::civil::Date,
     pub quiet: bool,
     pub verbose: bool,
+    /// Reports as JSON lines on stdout instead of summaries on stderr.
+    pub json: bool,
 }
 
 impl Default for RunOptions {
@@ -54,6 +56,7 @@ impl Default for RunOptions {
             today: jiff::Zoned::now().date(),
             quiet: false,
             verbose: false,
+            json: false,
         }
     }
 }
@@ -224,3 +227,6 @@ pub fn build_engine(
     engine.set_default_tag(Dynamic::from(ctx));
     engine
 }
+
+#[cfg(test)]
+mod tests;

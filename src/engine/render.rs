@@ -13,15 +13,15 @@ pub fn member_map(member: &Member) -> Map {
         map.insert(k.into(), v);
     };
     put("id", r.id.into());
-    put("username", r.username.clone().into());
-    put("email", r.email.clone().into());
-    put("first_name", r.first_name.clone().into());
-    put("last_name", r.last_name.clone().into());
+    put("username", r.username().to_string().into());
+    put("email", r.email().to_string().into());
+    put("first_name", r.first_name().to_string().into());
+    put("last_name", r.last_name().to_string().into());
     put("name", r.full_name().into());
-    put("country", r.country.clone().into());
-    put("language", r.language.clone().into());
-    put("visibility", r.visibility.clone().into());
-    put("team", r.team.clone().into());
+    put("country", r.country().to_string().into());
+    put("language", r.language().to_string().into());
+    put("visibility", r.visibility().to_string().into());
+    put("team", r.team().to_string().into());
     put(
         "roles",
         r.role_names()
@@ -32,12 +32,12 @@ pub fn member_map(member: &Member) -> Map {
     );
     put("anonymous", r.anonymous.into());
     put("license", r.license.into());
-    put("created_at", r.created_at.clone().into());
-    put("updated_at", r.updated_at.clone().into());
+    put("created_at", r.created_at().to_string().into());
+    put("updated_at", r.updated_at().to_string().into());
     match &r.participation {
-        None => put("status", r.status.clone().into()),
+        None => put("status", r.status().to_string().into()),
         Some(p) => {
-            put("member_status", r.status.clone().into());
+            put("member_status", r.status().to_string().into());
             put("course", member.course.clone().map_or(Dynamic::UNIT, Dynamic::from));
             put("status", p.status.clone().into());
             put("deadline", opt(&p.deadline));
@@ -72,14 +72,14 @@ pub fn member_table(members: &[Member]) -> String {
             let r = &m.row;
             if let Some(p) = &r.participation {
                 table.add_row([
-                    r.username.clone(),
+                    r.username().to_string(),
                     r.full_name(),
                     p.status.clone(),
                     p.deadline.clone().unwrap_or_default(),
                     p.attempt.to_string(),
                     p.invitations.to_string(),
                     yes_no(p.active).into(),
-                    r.status.clone(),
+                    r.status().to_string(),
                 ]);
             }
         }
@@ -90,12 +90,12 @@ pub fn member_table(members: &[Member]) -> String {
         for m in members {
             let r = &m.row;
             table.add_row([
-                r.username.clone(),
+                r.username().to_string(),
                 r.full_name(),
-                r.email.clone(),
-                r.country.clone(),
-                r.language.clone(),
-                r.status.clone(),
+                r.email().to_string(),
+                r.country().to_string(),
+                r.language().to_string(),
+                r.status().to_string(),
                 r.role_names().join(";"),
                 yes_no(r.license).into(),
             ]);
@@ -108,23 +108,41 @@ fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-/// A table of maps (an array of them, as `courses()` returns): columns from the first.
+/// Keys people look for first, in this order; others follow alphabetically
+/// (script maps keep no order of their own).
+const KEY_ORDER: &[&str] = &[
+    "action", "code", "name", "username", "title", "course", "status", "matched", "changed",
+    "skipped", "reasons", "dry_run", "needs_confirmation", "participants", "members", "passed",
+    "failed", "undecided", "seats", "used", "free",
+];
+
+fn ordered_keys(map: &Map) -> Vec<String> {
+    let mut keys: Vec<String> = map.keys().map(|k| k.to_string()).collect();
+    keys.sort_by_key(|k| (KEY_ORDER.iter().position(|o| o == k).unwrap_or(KEY_ORDER.len()), k.clone()));
+    keys
+}
+
+/// A table of maps (an array of them, as `courses()` returns): a row each.
+/// A single map is shown as field/value lines instead.
 pub fn map_table(rows: &[Map]) -> String {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
-    let Some(first) = rows.first() else {
-        return String::new();
-    };
-    let columns: Vec<String> = first.keys().map(|k| k.to_string()).collect();
-    table.set_header(columns.clone());
-    for row in rows {
-        table.add_row(
-            columns
-                .iter()
-                .map(|c| row.get(c.as_str()).map(plain).unwrap_or_default()),
-        );
+    match rows {
+        [] => return String::new(),
+        [map] => {
+            for key in ordered_keys(map) {
+                table.add_row([key.clone(), map.get(key.as_str()).map(plain).unwrap_or_default()]);
+            }
+        }
+        [first, ..] => {
+            let columns = ordered_keys(first);
+            table.set_header(columns.clone());
+            for row in rows {
+                table.add_row(columns.iter().map(|c| row.get(c.as_str()).map(plain).unwrap_or_default()));
+            }
+        }
     }
     table.to_string()
 }
@@ -136,6 +154,13 @@ pub fn plain(value: &Dynamic) -> String {
     }
     if let Some(items) = value.read_lock::<rhai::Array>() {
         return items.iter().map(plain).collect::<Vec<_>>().join(";");
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        return ordered_keys(&map)
+            .iter()
+            .map(|k| format!("{k}: {}", map.get(k.as_str()).map(plain).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(", ");
     }
     value.to_string()
 }

@@ -13,23 +13,21 @@ pub const MEMBER_COLUMNS: &str = "m.id, m.username, m.email, m.first_name, m.las
 pub const PARTICIPATION_COLUMNS: &str = "p.id, p.status, p.deadline, p.active, p.invitations, \
      p.last_invited_at, p.attempt, p.score, p.completed_at, p.enrolled_at";
 
+/// The text fields of a member row, in `MEMBER_COLUMNS` order (id, roles,
+/// anonymous and license are numbers and kept apart).
+const TEXT_COLUMNS: [usize; 11] = [1, 2, 3, 4, 5, 6, 7, 8, 11, 13, 14];
+
+/// One member. Its text fields share one buffer: a closure filter over a
+/// million members reads a million rows, and one allocation per row instead
+/// of eleven is most of the speed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MemberRow {
     pub id: i64,
-    pub username: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub country: String,
-    pub language: String,
-    pub visibility: String,
-    pub team: String,
     pub roles: i64,
     pub anonymous: bool,
-    pub status: String,
     pub license: bool,
-    pub created_at: String,
-    pub updated_at: String,
+    text: String,
+    ends: [u32; 11],
     pub participation: Option<ParticipationRow>,
 }
 
@@ -67,32 +65,71 @@ impl MemberRow {
         } else {
             None
         };
+        let mut text = String::with_capacity(160);
+        let mut ends = [0u32; 11];
+        for (slot, column) in TEXT_COLUMNS.iter().enumerate() {
+            if let Some(value) = row.get_ref(*column)?.as_str_or_null()? {
+                text.push_str(value);
+            }
+            ends[slot] = text.len() as u32;
+        }
         Ok(MemberRow {
             id: row.get(0)?,
-            username: row.get(1)?,
-            email: row.get(2)?,
-            first_name: row.get(3)?,
-            last_name: row.get(4)?,
-            country: row.get(5)?,
-            language: row.get(6)?,
-            visibility: row.get(7)?,
-            team: row.get(8)?,
             roles: row.get(9)?,
             anonymous: row.get(10)?,
-            status: row.get(11)?,
             license: row.get(12)?,
-            created_at: row.get(13)?,
-            updated_at: row.get(14)?,
+            text,
+            ends,
             participation,
         })
     }
 
+    fn text(&self, slot: usize) -> &str {
+        let start = if slot == 0 { 0 } else { self.ends[slot - 1] as usize };
+        &self.text[start..self.ends[slot] as usize]
+    }
+
+    pub fn username(&self) -> &str {
+        self.text(0)
+    }
+    pub fn email(&self) -> &str {
+        self.text(1)
+    }
+    pub fn first_name(&self) -> &str {
+        self.text(2)
+    }
+    pub fn last_name(&self) -> &str {
+        self.text(3)
+    }
+    pub fn country(&self) -> &str {
+        self.text(4)
+    }
+    pub fn language(&self) -> &str {
+        self.text(5)
+    }
+    pub fn visibility(&self) -> &str {
+        self.text(6)
+    }
+    pub fn team(&self) -> &str {
+        self.text(7)
+    }
+    /// The account status: active or suspended.
+    pub fn status(&self) -> &str {
+        self.text(8)
+    }
+    pub fn created_at(&self) -> &str {
+        self.text(9)
+    }
+    pub fn updated_at(&self) -> &str {
+        self.text(10)
+    }
+
     /// "First Last", or the username when the member has no name (anonymous accounts).
     pub fn full_name(&self) -> String {
-        let name = format!("{} {}", self.first_name, self.last_name);
+        let name = format!("{} {}", self.first_name(), self.last_name());
         let name = name.trim();
         if name.is_empty() {
-            self.username.clone()
+            self.username().to_string()
         } else {
             name.to_string()
         }

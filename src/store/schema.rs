@@ -142,6 +142,7 @@ CREATE TABLE certificates (
     issued_on        TEXT NOT NULL,
     current          INTEGER NOT NULL DEFAULT 1 CHECK (current IN (0, 1))
 );
+CREATE INDEX certificates_participation ON certificates (participation_id);
 CREATE UNIQUE INDEX certificates_one_current ON certificates (participation_id) WHERE current = 1;
 
 CREATE TABLE runs (

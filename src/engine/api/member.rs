@@ -24,20 +24,20 @@ pub mod api {
     /// ```
     #[rhai_fn(get = "username", pure)]
     pub fn username(m: &mut Member) -> String {
-        m.row.username.clone()
+        m.row.username().to_string()
     }
     /// The e-mail address ("" when none).
     #[rhai_fn(get = "email", pure)]
     pub fn email(m: &mut Member) -> String {
-        m.row.email.clone()
+        m.row.email().to_string()
     }
     #[rhai_fn(get = "first_name", pure)]
     pub fn first_name(m: &mut Member) -> String {
-        m.row.first_name.clone()
+        m.row.first_name().to_string()
     }
     #[rhai_fn(get = "last_name", pure)]
     pub fn last_name(m: &mut Member) -> String {
-        m.row.last_name.clone()
+        m.row.last_name().to_string()
     }
     /// "First Last", or the username when the member has no name.
     #[rhai_fn(get = "name", pure)]
@@ -47,22 +47,22 @@ pub mod api {
     /// ISO 3166-1 alpha-2 country code.
     #[rhai_fn(get = "country", pure)]
     pub fn country(m: &mut Member) -> String {
-        m.row.country.clone()
+        m.row.country().to_string()
     }
     /// ISO 639-1 language code.
     #[rhai_fn(get = "language", pure)]
     pub fn language(m: &mut Member) -> String {
-        m.row.language.clone()
+        m.row.language().to_string()
     }
     /// public, members or hidden.
     #[rhai_fn(get = "visibility", pure)]
     pub fn visibility(m: &mut Member) -> String {
-        m.row.visibility.clone()
+        m.row.visibility().to_string()
     }
     /// The gamification team ("" when none).
     #[rhai_fn(get = "team", pure)]
     pub fn team(m: &mut Member) -> String {
-        m.row.team.clone()
+        m.row.team().to_string()
     }
     /// The roles, an array of learner/author/manager/admin.
     #[rhai_fn(get = "roles", pure)]
@@ -83,26 +83,26 @@ pub mod api {
     pub fn status(m: &mut Member) -> String {
         match &m.row.participation {
             Some(p) => p.status.clone(),
-            None => m.row.status.clone(),
+            None => m.row.status().to_string(),
         }
     }
     /// The account status, active or suspended, in any set.
     #[rhai_fn(get = "member_status", pure)]
     pub fn member_status(m: &mut Member) -> String {
-        m.row.status.clone()
+        m.row.status().to_string()
     }
     /// Whether the account is suspended.
     #[rhai_fn(get = "suspended", pure)]
     pub fn suspended(m: &mut Member) -> bool {
-        m.row.status == "suspended"
+        m.row.status() == "suspended"
     }
     #[rhai_fn(get = "created_at", pure)]
     pub fn created_at(m: &mut Member) -> String {
-        m.row.created_at.clone()
+        m.row.created_at().to_string()
     }
     #[rhai_fn(get = "updated_at", pure)]
     pub fn updated_at(m: &mut Member) -> String {
-        m.row.updated_at.clone()
+        m.row.updated_at().to_string()
     }
     /// The names of the member's groups (read from the database when asked).
     #[rhai_fn(get = "groups", pure, return_raw)]
@@ -179,10 +179,10 @@ pub mod api {
     #[rhai_fn(pure, name = "to_string", name = "to_debug")]
     pub fn describe(m: &mut Member) -> String {
         let name = m.row.full_name();
-        if name == m.row.username {
+        if name == m.row.username() {
             name
         } else {
-            format!("{} ({name})", m.row.username)
+            format!("{} ({name})", m.row.username())
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The script API, one `#[export_module]` per domain.
 
 pub mod academy;
+pub mod actions;
 pub mod filters;
 pub mod member;
 pub mod terminals;
@@ -19,4 +20,5 @@ pub fn register(engine: &mut Engine) {
     engine.register_global_module(exported_module!(filters::api).into());
     engine.register_global_module(exported_module!(terminals::api).into());
     engine.register_global_module(exported_module!(member::api).into());
+    engine.register_global_module(exported_module!(actions::api).into());
 }

@@ -96,7 +96,7 @@ pub mod api {
     pub fn usernames(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<rhai::Array> {
         let mut out = rhai::Array::new();
         stream::for_each(&ncx, set, |m| {
-            out.push(m.row.username.clone().into());
+            out.push(m.row.username().to_string().into());
             Ok(true)
         })?;
         Ok(out)
