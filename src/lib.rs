@@ -2,8 +2,10 @@
 //! act on members and course participants in bulk over a SQLite store.
 
 pub mod actions;
+pub mod certs;
 pub mod cli;
 pub mod commands;
+pub mod csvio;
 pub mod engine;
 pub mod exit;
 pub mod query;

@@ -107,9 +107,15 @@ impl Runner {
                     .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
                     .and_then(|value| self.present(&engine, &ast, value));
                 let keep = result.is_ok() && !dry_run;
-                ctx.conn
-                    .execute_batch(if keep { "COMMIT" } else { "ROLLBACK" })
-                    .context("cannot finish the run's transaction")?;
+                let result = if keep { result.and_then(|v| publish_files(&ctx).map(|()| v)) } else { result };
+                let keep = keep && result.is_ok();
+                let finish = ctx.conn.execute_batch(if keep { "COMMIT" } else { "ROLLBACK" });
+                if !keep {
+                    discard_files(&ctx);
+                } else if finish.is_err() {
+                    unpublish(&ctx.state.borrow().files);
+                }
+                finish.context("cannot finish the run's transaction")?;
                 match result {
                     Ok(value) => Outcome::Success(value),
                     Err(err) => {
@@ -149,6 +155,36 @@ impl Runner {
         let mut scope = Scope::new();
         scope.push("__value", value);
         engine.eval_ast_with_scope(&mut scope, &ast)
+    }
+}
+
+/// Moves the run's files to their final names, just before the commit. If
+/// one cannot be moved, those already moved are taken back out.
+fn publish_files(ctx: &Ctx) -> Result<(), Box<rhai::EvalAltResult>> {
+    let files = ctx.state.borrow().files.clone();
+    for (done, (tmp, dest)) in files.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, dest) {
+            unpublish(&files[..done]);
+            return Err(Box::new(rhai::EvalAltResult::ErrorRuntime(
+                format!("cannot move the finished file into place as {}: {e}", dest.display()).into(),
+                rhai::Position::NONE,
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Removes files moved into place by a run whose commit then failed.
+fn unpublish(files: &[(PathBuf, PathBuf)]) {
+    for (_, dest) in files {
+        let _ = std::fs::remove_file(dest);
+    }
+}
+
+/// Removes the temporary files of a failed or dry run.
+fn discard_files(ctx: &Ctx) {
+    for (tmp, _) in ctx.state.borrow().files.iter() {
+        let _ = std::fs::remove_file(tmp);
     }
 }
 

@@ -29,6 +29,8 @@ pub type Result<T> = std::result::Result<T, ActionError>;
 pub struct Stamp {
     pub run_id: Option<i64>,
     pub at: String,
+    /// The run's date (`today()`), for certificates and deadlines.
+    pub today: String,
     pub dry_run: bool,
 }
 

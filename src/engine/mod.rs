@@ -67,6 +67,9 @@ pub struct RunState {
     pub run_id: Option<i64>,
     pub actions: i64,
     pub changes: i64,
+    /// Files written to a temporary name: (temporary, final). The runner
+    /// renames them when the run commits and removes them otherwise.
+    pub files: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Ctx {

@@ -125,6 +125,7 @@ fn stamp(ctx: &Ctx) -> Stamp {
     Stamp {
         run_id: ctx.state.borrow().run_id,
         at: store::now(),
+        today: ctx.today(),
         dry_run: ctx.options.dry_run,
     }
 }
@@ -203,9 +204,9 @@ fn set_field(
 }
 
 fn suspend_or_reactivate(ncx: &NativeCallContext, set: &MemberSet, opts: &Map, suspend: bool) -> RhaiResult<Map> {
-    if set.is_participants() {
+    if let Some(course) = &set.course {
         return act(ncx, set, Level::Participations, opts, false, |conn, stamp, _| {
-            actions::participations::set_active(conn, stamp, !suspend)
+            actions::participations::set_active(conn, stamp, course, !suspend)
         });
     }
     let (action, status) = if suspend { ("suspend", "suspended") } else { ("reactivate", "active") };
@@ -286,6 +287,81 @@ fn license_impl(ncx: &NativeCallContext, set: &MemberSet, opts: &Map, assign: bo
             actions::licenses::release(conn, stamp)
         }
     })
+}
+
+/// The course of a participant set, or an error saying the action needs one.
+fn course_of<'a>(ncx: &NativeCallContext, set: &'a MemberSet) -> RhaiResult<&'a str> {
+    match &set.course {
+        Some(code) => Ok(code.as_str()),
+        None => fail(
+            ncx,
+            format!(
+                "{}() works on participant sets: start from course(\"CODE\").participants()",
+                ncx.fn_name()
+            ),
+        ),
+    }
+}
+
+fn course_action(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    opts: &Map,
+    destructive: bool,
+    apply: impl FnOnce(&rusqlite::Connection, &Stamp, &str) -> actions::Result<Report>,
+) -> RhaiResult<Map> {
+    let course = course_of(ncx, set)?;
+    act(ncx, set, Level::Participations, opts, destructive, |conn, stamp, _| apply(conn, stamp, course))
+}
+
+fn invite_impl(ncx: &NativeCallContext, set: &MemberSet, opts: &Map) -> RhaiResult<Map> {
+    let action = ncx.fn_name().to_string();
+    course_action(ncx, set, opts, false, |conn, stamp, course| {
+        actions::participations::invite(conn, stamp, course, &action)
+    })
+}
+
+fn status_impl(ncx: &NativeCallContext, set: &MemberSet, status: &str, opts: &Map) -> RhaiResult<Map> {
+    let status = codes::participation_status(status).or_else(|e| fail(ncx, e))?;
+    course_action(ncx, set, opts, false, |conn, stamp, course| {
+        actions::participations::set_status(conn, stamp, course, status)
+    })
+}
+
+fn deadline_impl(ncx: &NativeCallContext, set: &MemberSet, date: Option<&str>, opts: &Map) -> RhaiResult<Map> {
+    let date = match date {
+        Some(text) => Some(super::filters::date_arg(ncx, text)?.to_string()),
+        None => None,
+    };
+    course_action(ncx, set, opts, false, |conn, stamp, course| {
+        actions::participations::set_deadline(conn, stamp, course, date.as_deref())
+    })
+}
+
+/// Where a ZIP is written while the run is open: beside its final name.
+fn temporary_path(ncx: &NativeCallContext, path: &str) -> RhaiResult<(std::path::PathBuf, std::path::PathBuf)> {
+    let dest = std::path::PathBuf::from(path.trim());
+    let Some(file_name) = dest.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return fail(ncx, format!("\"{path}\" is not a file name; give a path such as \"certificates.zip\""));
+    };
+    if dest.is_dir() {
+        return fail(ncx, format!("\"{path}\" is a folder; give a file name such as \"{path}/certificates.zip\""));
+    }
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return fail(ncx, format!("the folder {} does not exist; create it first", dir.display()));
+    }
+    let tmp = dir.join(format!(".{file_name}.rollcall-{}.tmp", std::process::id()));
+    Ok((tmp, dest))
+}
+
+fn export_impl(ncx: &NativeCallContext, set: &MemberSet, path: &str, opts: &Map) -> RhaiResult<Map> {
+    let (tmp, dest) = temporary_path(ncx, path)?;
+    set.ctx.state.borrow_mut().files.push((tmp.clone(), dest));
+    course_action(ncx, set, opts, false, |conn, stamp, _| crate::certs::export(conn, stamp, &tmp))
 }
 
 /// A one-off change to the academy itself: counted and logged like an action.
@@ -528,6 +604,111 @@ pub mod api {
     #[rhai_fn(pure, return_raw, name = "release_license")]
     pub fn release_license_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
         super::license_impl(&ncx, set, &opts, false)
+    }
+
+    /// Queues an invitation e-mail per participant (naming the course and the
+    /// deadline) and counts it on the participation. Alias `resend_invitation()`.
+    /// Skips suspended members, inactive participations and members without an e-mail.
+    ///
+    /// ```rhai
+    /// course("GDPR-201").participants().not_invited().limit(10).invite()
+    /// ```
+    #[rhai_fn(pure, return_raw, name = "invite", name = "resend_invitation")]
+    pub fn invite(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<Map> {
+        super::invite_impl(&ncx, set, &Map::new())
+    }
+    #[rhai_fn(pure, return_raw, name = "invite", name = "resend_invitation")]
+    pub fn invite_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
+        super::invite_impl(&ncx, set, &opts)
+    }
+
+    /// Starts a new attempt for participants with a result: the result moves to
+    /// the attempt history, the status becomes undecided, the attempt number grows.
+    ///
+    /// ```rhai
+    /// course("SEC-201").participants().failed().limit(5).retake()
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn retake(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<Map> {
+        super::course_action(&ncx, set, &Map::new(), false, |c, s, course| actions::participations::retake(c, s, course))
+    }
+    #[rhai_fn(pure, return_raw, name = "retake")]
+    pub fn retake_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
+        super::course_action(&ncx, set, &opts, false, |c, s, course| actions::participations::retake(c, s, course))
+    }
+
+    /// Sets the result: "passed", "failed" or "undecided". Passing issues a
+    /// certificate; leaving "passed" withdraws the current one.
+    ///
+    /// ```rhai
+    /// course("SAFE-101").participants().undecided().limit(3).set_status("passed")
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn set_status(ncx: NativeCallContext, set: &mut MemberSet, status: &str) -> RhaiResult<Map> {
+        super::status_impl(&ncx, set, status, &Map::new())
+    }
+    #[rhai_fn(pure, return_raw, name = "set_status")]
+    pub fn set_status_opts(ncx: NativeCallContext, set: &mut MemberSet, status: &str, opts: Map) -> RhaiResult<Map> {
+        super::status_impl(&ncx, set, status, &opts)
+    }
+
+    /// Sets the deadline (YYYY-MM-DD).
+    ///
+    /// ```rhai
+    /// course("GDPR-201").participants().undecided().limit(10).set_deadline("2027-03-31")
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn set_deadline(ncx: NativeCallContext, set: &mut MemberSet, date: &str) -> RhaiResult<Map> {
+        super::deadline_impl(&ncx, set, Some(date), &Map::new())
+    }
+    #[rhai_fn(pure, return_raw, name = "set_deadline")]
+    pub fn set_deadline_opts(ncx: NativeCallContext, set: &mut MemberSet, date: &str, opts: Map) -> RhaiResult<Map> {
+        super::deadline_impl(&ncx, set, Some(date), &opts)
+    }
+
+    /// Removes the deadline.
+    ///
+    /// ```rhai
+    /// course("GDPR-201").participants().passed().limit(10).clear_deadline()
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn clear_deadline(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<Map> {
+        super::deadline_impl(&ncx, set, None, &Map::new())
+    }
+    #[rhai_fn(pure, return_raw, name = "clear_deadline")]
+    pub fn clear_deadline_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
+        super::deadline_impl(&ncx, set, None, &opts)
+    }
+
+    /// Takes the participants out of the course, with their attempt history and
+    /// certificates. Irreversible, so it needs confirmation.
+    ///
+    /// ```rhai
+    /// course("LANG-FR-101").participants().inactive().limit(2).remove(#{confirm: true})
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn remove(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<Map> {
+        super::course_action(&ncx, set, &Map::new(), true, |c, s, course| actions::participations::remove(c, s, course))
+    }
+    #[rhai_fn(pure, return_raw, name = "remove")]
+    pub fn remove_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
+        super::course_action(&ncx, set, &opts, true, |c, s, course| actions::participations::remove(c, s, course))
+    }
+
+    /// Writes one PDF per participant with a current certificate, and a
+    /// `manifest.csv`, to a ZIP file. It appears only when the run succeeds;
+    /// a dry run writes nothing.
+    ///
+    /// ```rhai
+    /// course("GDPR-201").participants().passed().export_certificates("gdpr-certificates.zip")
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn export_certificates(ncx: NativeCallContext, set: &mut MemberSet, path: &str) -> RhaiResult<Map> {
+        super::export_impl(&ncx, set, path, &Map::new())
+    }
+    #[rhai_fn(pure, return_raw, name = "export_certificates")]
+    pub fn export_certificates_opts(ncx: NativeCallContext, set: &mut MemberSet, path: &str, opts: Map) -> RhaiResult<Map> {
+        super::export_impl(&ncx, set, path, &opts)
     }
 
     /// The license pool: `#{seats, used, free}`.
