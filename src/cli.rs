@@ -101,6 +101,11 @@ pub enum Command {
         #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_arg)]
         args: Vec<(String, String)>,
     },
+    /// The message queue: list it, or deliver it over SMTP
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxCommand,
+    },
     /// List recorded runs, newest first
     Runs {
         /// How many to list
@@ -117,6 +122,31 @@ pub enum Command {
         member: Option<String>,
         /// How many to list
         #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List queued messages (unsent ones unless --all)
+    List {
+        /// Include messages already sent
+        #[arg(long)]
+        all: bool,
+        /// How many to list
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Deliver unsent messages; failures are retried by the next send
+    Send {
+        /// The SMTP server
+        #[arg(long, value_name = "HOST:PORT")]
+        smtp: String,
+        /// The sender address
+        #[arg(long, default_value = "rollcall@localhost", value_name = "ADDRESS")]
+        from: String,
+        /// Send at most this many messages
+        #[arg(long, default_value_t = 100_000)]
         limit: i64,
     },
 }

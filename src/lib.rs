@@ -8,6 +8,7 @@ pub mod commands;
 pub mod csvio;
 pub mod engine;
 pub mod exit;
+pub mod outbox;
 pub mod query;
 pub mod runner;
 pub mod store;

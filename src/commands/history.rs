@@ -10,7 +10,7 @@ use crate::cli::Config;
 use crate::store;
 
 /// Prints rows of `sql` as a table, or as JSON objects with --json.
-fn print_rows(config: &Config, sql: &str, params: &[Value], columns: &[&str]) -> anyhow::Result<ExitStatus> {
+pub(super) fn print_rows(config: &Config, sql: &str, params: &[Value], columns: &[&str]) -> anyhow::Result<ExitStatus> {
     let conn = store::open(&config.db)?;
     let mut stmt = conn.prepare(sql)?;
     let rows: Vec<Vec<Value>> = stmt

@@ -3,6 +3,7 @@
 mod demo;
 mod history;
 mod init;
+mod outbox;
 mod script;
 
 use crate::ExitStatus;
@@ -14,6 +15,7 @@ pub fn dispatch(config: &Config) -> anyhow::Result<ExitStatus> {
         Command::Demo { members } => demo::run(config, *members),
         Command::Run { file, args } => script::run_file(config, file, args),
         Command::Eval { expr, args } => script::eval(config, expr, args),
+        Command::Outbox { action } => outbox::run(config, action),
         Command::Runs { limit } => history::runs(config, *limit),
         Command::Audit { run, member, limit } => {
             history::audit(config, *run, member.as_deref(), *limit)
