@@ -107,9 +107,15 @@ impl Runner {
                     .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
                     .and_then(|value| self.present(&engine, &ast, value));
                 let keep = result.is_ok() && !dry_run;
-                let result = if keep { result.and_then(|v| publish_files(&ctx).map(|()| v)) } else { result };
+                let result = if keep {
+                    result.and_then(|v| publish_files(&ctx).map(|()| v))
+                } else {
+                    result
+                };
                 let keep = keep && result.is_ok();
-                let finish = ctx.conn.execute_batch(if keep { "COMMIT" } else { "ROLLBACK" });
+                let finish = ctx
+                    .conn
+                    .execute_batch(if keep { "COMMIT" } else { "ROLLBACK" });
                 if !keep {
                     discard_files(&ctx);
                 } else if finish.is_err() {
@@ -142,7 +148,12 @@ impl Runner {
 }
 
 impl Runner {
-    fn present(&self, engine: &rhai::Engine, ast: &rhai::AST, value: Dynamic) -> Result<Dynamic, Box<rhai::EvalAltResult>> {
+    fn present(
+        &self,
+        engine: &rhai::Engine,
+        ast: &rhai::AST,
+        value: Dynamic,
+    ) -> Result<Dynamic, Box<rhai::EvalAltResult>> {
         let tail = match self.present {
             Some(_) if !value.is::<crate::engine::MemberSet>() => return Ok(value),
             None => return Ok(value),
@@ -166,7 +177,11 @@ fn publish_files(ctx: &Ctx) -> Result<(), Box<rhai::EvalAltResult>> {
         if let Err(e) = std::fs::rename(tmp, dest) {
             unpublish(&files[..done]);
             return Err(Box::new(rhai::EvalAltResult::ErrorRuntime(
-                format!("cannot move the finished file into place as {}: {e}", dest.display()).into(),
+                format!(
+                    "cannot move the finished file into place as {}: {e}",
+                    dest.display()
+                )
+                .into(),
                 rhai::Position::NONE,
             )));
         }

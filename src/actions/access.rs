@@ -24,7 +24,8 @@ pub fn code() -> Result<String> {
     let mut buf = [0u8; 32];
     let mut drawn = 0;
     while drawn < GROUPS * GROUP_LEN {
-        getrandom::fill(&mut buf).map_err(|e| ActionError::Invalid(format!("the system's random source failed: {e}")))?;
+        getrandom::fill(&mut buf)
+            .map_err(|e| ActionError::Invalid(format!("the system's random source failed: {e}")))?;
         for byte in buf {
             if drawn == GROUPS * GROUP_LEN {
                 break;
@@ -44,7 +45,10 @@ pub fn code() -> Result<String> {
 /// The stored form of a code. Codes are long and random, so a fast hash is
 /// enough: there is no dictionary to try.
 pub fn hash(code: &str) -> String {
-    let digest = Sha256::digest(format!("rollcall-access-code:{}", code.to_ascii_uppercase().replace('-', "")));
+    let digest = Sha256::digest(format!(
+        "rollcall-access-code:{}",
+        code.to_ascii_uppercase().replace('-', "")
+    ));
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
@@ -65,7 +69,8 @@ pub fn reset(conn: &rusqlite::Connection, stamp: &Stamp) -> Result<Report> {
     )?;
     let mut report = Report::new("reset_access_code", matched, stamp);
     {
-        let mut add = conn.prepare("INSERT INTO temp.new_codes (id, hash, code) VALUES (?1, ?2, ?3)")?;
+        let mut add =
+            conn.prepare("INSERT INTO temp.new_codes (id, hash, code) VALUES (?1, ?2, ?3)")?;
         for (id, username) in targets {
             let code = code()?;
             add.execute(rusqlite::params![id, hash(&code), code])?;
@@ -113,7 +118,11 @@ mod tests {
         let b = code().unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 14, "{a}");
-        assert!(a.chars().all(|c| c == '-' || (c.is_ascii_alphanumeric() && !"01OIL".contains(c))), "{a}");
+        assert!(
+            a.chars()
+                .all(|c| c == '-' || (c.is_ascii_alphanumeric() && !"01OIL".contains(c))),
+            "{a}"
+        );
         assert_eq!(hash(&a), hash(&a.to_lowercase()));
         assert!(hash(&a).starts_with("sha256:"));
         assert!(!hash(&a).contains(&a));

@@ -11,10 +11,14 @@ fn clean(what: &str, value: &str, max: usize) -> Result<String> {
         return Err(ActionError::Invalid(format!("a {what} cannot be empty")));
     }
     if value.chars().count() > max {
-        return Err(ActionError::Invalid(format!("the {what} '{value}' is longer than {max} characters")));
+        return Err(ActionError::Invalid(format!(
+            "the {what} '{value}' is longer than {max} characters"
+        )));
     }
     if value.chars().any(char::is_control) {
-        return Err(ActionError::Invalid(format!("the {what} {value:?} contains control characters")));
+        return Err(ActionError::Invalid(format!(
+            "the {what} {value:?} contains control characters"
+        )));
     }
     Ok(value.to_string())
 }
@@ -37,42 +41,75 @@ fn exists(conn: &rusqlite::Connection, sql: &str, key: &str) -> Result<bool> {
 pub fn create_group(conn: &rusqlite::Connection, stamp: &Stamp, name: &str) -> Result<String> {
     let name = clean("group name", name, 100)?;
     if exists(conn, "SELECT 1 FROM groups WHERE name = ?1", &name)? {
-        return Err(ActionError::Invalid(format!("the group '{name}' already exists")));
+        return Err(ActionError::Invalid(format!(
+            "the group '{name}' already exists"
+        )));
     }
-    conn.execute("INSERT INTO groups (name, created_at) VALUES (?1, ?2)", params![name, stamp.at])?;
+    conn.execute(
+        "INSERT INTO groups (name, created_at) VALUES (?1, ?2)",
+        params![name, stamp.at],
+    )?;
     audit_one(conn, stamp, "create_group", &name, None, None)?;
     Ok(name)
 }
 
-pub fn create_course(conn: &rusqlite::Connection, stamp: &Stamp, code_text: &str, title: &str) -> Result<String> {
+pub fn create_course(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    code_text: &str,
+    title: &str,
+) -> Result<String> {
     let code = code("course code", code_text)?;
     let title = clean("course title", title, 200)?;
     if exists(conn, "SELECT 1 FROM courses WHERE code = ?1", &code)? {
-        return Err(ActionError::Invalid(format!("the course '{code}' already exists")));
+        return Err(ActionError::Invalid(format!(
+            "the course '{code}' already exists"
+        )));
     }
     conn.execute(
         "INSERT INTO courses (code, title, created_at) VALUES (?1, ?2, ?3)",
         params![code, title, stamp.at],
     )?;
-    audit_one(conn, stamp, "create_course", &code, None, Some(serde_json::json!({"title": title}).to_string()))?;
+    audit_one(
+        conn,
+        stamp,
+        "create_course",
+        &code,
+        None,
+        Some(serde_json::json!({"title": title}).to_string()),
+    )?;
     Ok(code)
 }
 
 /// A series of existing courses, in the order given.
-pub fn create_series(conn: &rusqlite::Connection, stamp: &Stamp, code_text: &str, title: &str, courses: &[String]) -> Result<String> {
+pub fn create_series(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    code_text: &str,
+    title: &str,
+    courses: &[String],
+) -> Result<String> {
     let code = code("series code", code_text)?;
     let title = clean("series title", title, 200)?;
     if exists(conn, "SELECT 1 FROM series WHERE code = ?1", &code)? {
-        return Err(ActionError::Invalid(format!("the series '{code}' already exists")));
+        return Err(ActionError::Invalid(format!(
+            "the series '{code}' already exists"
+        )));
     }
     let mut ids = Vec::new();
     for course in courses {
         let id: Option<i64> = conn
-            .query_row("SELECT id FROM courses WHERE code = ?1", [course.trim()], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM courses WHERE code = ?1",
+                [course.trim()],
+                |r| r.get(0),
+            )
             .optional()?;
         match id {
             Some(id) if ids.contains(&id) => {
-                return Err(ActionError::Invalid(format!("the course '{course}' appears twice in the series")));
+                return Err(ActionError::Invalid(format!(
+                    "the course '{course}' appears twice in the series"
+                )));
             }
             Some(id) => ids.push(id),
             None => {

@@ -5,7 +5,13 @@ use rusqlite::params;
 use super::{Report, Result, Stamp, audit, selected};
 
 /// Enrols the selected members in one course; existing participations are kept.
-fn enrol(conn: &rusqlite::Connection, stamp: &Stamp, action: &str, course_id: i64, code: &str) -> Result<i64> {
+fn enrol(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    action: &str,
+    course_id: i64,
+    code: &str,
+) -> Result<i64> {
     let changed = audit(
         conn,
         stamp,
@@ -25,7 +31,12 @@ fn enrol(conn: &rusqlite::Connection, stamp: &Stamp, action: &str, course_id: i6
 }
 
 /// `assign_course`: the selected members become participants of the course.
-pub fn assign_course(conn: &rusqlite::Connection, stamp: &Stamp, course_id: i64, code: &str) -> Result<Report> {
+pub fn assign_course(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    course_id: i64,
+    code: &str,
+) -> Result<Report> {
     let matched = selected(conn)?;
     let mut report = Report::new("assign_course", matched, stamp);
     report.changed = enrol(conn, stamp, "assign_course", course_id, code)?;

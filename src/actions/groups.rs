@@ -5,7 +5,12 @@ use rusqlite::params;
 use super::{Report, Result, Stamp, audit, selected};
 
 /// Puts the selected members into the group; members already in it are skipped.
-pub fn assign(conn: &rusqlite::Connection, stamp: &Stamp, group_id: i64, name: &str) -> Result<Report> {
+pub fn assign(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    group_id: i64,
+    name: &str,
+) -> Result<Report> {
     let matched = selected(conn)?;
     let changed = audit(
         conn,
@@ -28,7 +33,12 @@ pub fn assign(conn: &rusqlite::Connection, stamp: &Stamp, group_id: i64, name: &
 }
 
 /// Takes the selected members out of the group; members not in it are skipped.
-pub fn remove(conn: &rusqlite::Connection, stamp: &Stamp, group_id: i64, name: &str) -> Result<Report> {
+pub fn remove(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    group_id: i64,
+    name: &str,
+) -> Result<Report> {
     let matched = selected(conn)?;
     audit(
         conn,

@@ -8,9 +8,11 @@ use super::{ActionError, Report, Result, Stamp, audit, audit_one, selected};
 
 /// (seats bought, seats held).
 pub fn seats(conn: &rusqlite::Connection) -> Result<(i64, i64)> {
-    Ok(conn.query_row("SELECT seats, used FROM license_pool WHERE id = 1", [], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?)
+    Ok(conn.query_row(
+        "SELECT seats, used FROM license_pool WHERE id = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
 }
 
 /// Changes the number of seats; never below the seats held.

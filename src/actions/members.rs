@@ -30,7 +30,13 @@ impl Column {
 
 /// Sets `column` to `value` on the selected members that differ; the others
 /// are skipped as "already VALUE".
-pub fn set_field(conn: &rusqlite::Connection, stamp: &Stamp, action: &str, column: Column, value: &str) -> Result<Report> {
+pub fn set_field(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    action: &str,
+    column: Column,
+    value: &str,
+) -> Result<Report> {
     let matched = selected(conn)?;
     let col = column.name();
     let changed = audit(
@@ -69,7 +75,13 @@ fn role_names_sql(expr: &str) -> String {
 }
 
 /// Adds (`add`) or removes the role with bit `bit` on the selected members.
-pub fn change_role(conn: &rusqlite::Connection, stamp: &Stamp, role: &str, bit: i64, add: bool) -> Result<Report> {
+pub fn change_role(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    role: &str,
+    bit: i64,
+    add: bool,
+) -> Result<Report> {
     let matched = selected(conn)?;
     let (action, new_bits, needs) = if add {
         ("add_role", "m.roles | ?5", "m.roles & ?5 = 0")
@@ -98,7 +110,11 @@ pub fn change_role(conn: &rusqlite::Connection, stamp: &Stamp, role: &str, bit: 
     conn.execute(&update, params![bit, stamp.at])?;
     let mut report = Report::new(action, matched, stamp);
     report.changed = changed;
-    let reason = if add { format!("already {role}") } else { format!("not {role}") };
+    let reason = if add {
+        format!("already {role}")
+    } else {
+        format!("not {role}")
+    };
     report.skip(&reason, matched - changed);
     Ok(report)
 }
@@ -125,7 +141,10 @@ pub fn delete(conn: &rusqlite::Connection, stamp: &Stamp) -> Result<Report> {
     )?;
     // Overwrite the erased content in the file too, not only unlink it.
     conn.pragma_update(None, "secure_delete", true)?;
-    let changed = conn.execute("DELETE FROM members WHERE id IN (SELECT id FROM temp.sel)", [])?;
+    let changed = conn.execute(
+        "DELETE FROM members WHERE id IN (SELECT id FROM temp.sel)",
+        [],
+    )?;
     conn.pragma_update(None, "secure_delete", false)?;
     let mut report = Report::new("delete", matched, stamp);
     report.changed = changed as i64;

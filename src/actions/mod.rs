@@ -77,7 +77,11 @@ impl Report {
             self.skipped_total()
         );
         if !self.skipped.is_empty() {
-            let reasons: Vec<String> = self.skipped.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+            let reasons: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(r, n)| format!("{r}: {n}"))
+                .collect();
             line.push_str(&format!(" ({})", reasons.join(", ")));
         }
         if self.dry_run {
@@ -119,7 +123,14 @@ pub fn select_ids(conn: &Connection, ids: &[i64]) -> Result<i64> {
 
 /// Writes audit rows from `select`, a SELECT of (member_id, username, before, after)
 /// over the members the action is about to change. Returns how many.
-pub fn audit(conn: &Connection, stamp: &Stamp, action: &str, target: &str, select: &str, params: &[&dyn rusqlite::ToSql]) -> Result<i64> {
+pub fn audit(
+    conn: &Connection,
+    stamp: &Stamp,
+    action: &str,
+    target: &str,
+    select: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<i64> {
     let sql = format!(
         "INSERT INTO audit (run_id, at, action, target, member_id, username, before, after)
          SELECT ?1, ?2, ?3, ?4, a.* FROM ({select}) a"
@@ -130,7 +141,14 @@ pub fn audit(conn: &Connection, stamp: &Stamp, action: &str, target: &str, selec
 }
 
 /// One audit row about the academy itself (a new group, course, seat count).
-pub fn audit_one(conn: &Connection, stamp: &Stamp, action: &str, target: &str, before: Option<String>, after: Option<String>) -> Result<()> {
+pub fn audit_one(
+    conn: &Connection,
+    stamp: &Stamp,
+    action: &str,
+    target: &str,
+    before: Option<String>,
+    after: Option<String>,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO audit (run_id, at, action, target, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![stamp.run_id, stamp.at, action, target, before, after],

@@ -5,7 +5,12 @@ use rusqlite::params;
 use super::{Report, Result, Stamp, audit, selected};
 
 /// Deactivates (`active = false`) or reactivates participations at course level.
-pub fn set_active(conn: &rusqlite::Connection, stamp: &Stamp, course: &str, active: bool) -> Result<Report> {
+pub fn set_active(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    course: &str,
+    active: bool,
+) -> Result<Report> {
     let matched = selected(conn)?;
     let action = if active { "reactivate" } else { "suspend" };
     let changed = audit(
@@ -25,14 +30,26 @@ pub fn set_active(conn: &rusqlite::Connection, stamp: &Stamp, course: &str, acti
     )?;
     let mut report = Report::new(action, matched, stamp);
     report.changed = changed;
-    report.skip(if active { "already active in the course" } else { "already inactive in the course" }, matched - changed);
+    report.skip(
+        if active {
+            "already active in the course"
+        } else {
+            "already inactive in the course"
+        },
+        matched - changed,
+    );
     Ok(report)
 }
 
 /// Queues one invitation per selected participation, naming the course and the
 /// deadline, and counts it on the participation. Suspended members, inactive
 /// participations and members without an e-mail are skipped.
-pub fn invite(conn: &rusqlite::Connection, stamp: &Stamp, course: &str, action: &str) -> Result<Report> {
+pub fn invite(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    course: &str,
+    action: &str,
+) -> Result<Report> {
     let matched = selected(conn)?;
     let mut report = Report::new(action, matched, stamp);
     let count = |condition: &str| -> Result<i64> {
@@ -46,8 +63,14 @@ pub fn invite(conn: &rusqlite::Connection, stamp: &Stamp, course: &str, action: 
         )?)
     };
     report.skip("member suspended", count("m.status = 'suspended'")?);
-    report.skip("inactive in the course", count("m.status = 'active' AND p.active = 0")?);
-    report.skip("no email", count("m.status = 'active' AND p.active = 1 AND m.email = ''")?);
+    report.skip(
+        "inactive in the course",
+        count("m.status = 'active' AND p.active = 0")?,
+    );
+    report.skip(
+        "no email",
+        count("m.status = 'active' AND p.active = 1 AND m.email = ''")?,
+    );
     const ELIGIBLE: &str = "p.id IN (SELECT id FROM temp.sel) AND m.status = 'active' AND p.active = 1 AND m.email != ''";
     report.changed = audit(
         conn,
@@ -134,7 +157,12 @@ pub fn retake(conn: &rusqlite::Connection, stamp: &Stamp, course: &str) -> Resul
 
 /// Sets the participation status. Becoming `passed` issues a certificate (a
 /// new serial, dated the run's day); leaving `passed` withdraws the current one.
-pub fn set_status(conn: &rusqlite::Connection, stamp: &Stamp, course: &str, status: &str) -> Result<Report> {
+pub fn set_status(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    course: &str,
+    status: &str,
+) -> Result<Report> {
     let matched = selected(conn)?;
     const CHANGING: &str = "p.id IN (SELECT id FROM temp.sel) AND p.status != ?5";
     let changed = audit(
@@ -153,7 +181,11 @@ pub fn set_status(conn: &rusqlite::Connection, stamp: &Stamp, course: &str, stat
     let changing = CHANGING.replace("?5", "?1");
     if status == "passed" {
         let base: i64 = conn
-            .query_row("SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'certificate_serial'", [], |r| r.get(0))
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'certificate_serial'",
+                [],
+                |r| r.get(0),
+            )
             .or_else(|e| match e {
                 rusqlite::Error::QueryReturnedNoRows => {
                     conn.query_row("SELECT count(*) FROM certificates", [], |r| r.get(0))
@@ -197,9 +229,18 @@ pub fn set_status(conn: &rusqlite::Connection, stamp: &Stamp, course: &str, stat
 }
 
 /// Sets (`Some`) or clears (`None`) the deadline of the selected participations.
-pub fn set_deadline(conn: &rusqlite::Connection, stamp: &Stamp, course: &str, deadline: Option<&str>) -> Result<Report> {
+pub fn set_deadline(
+    conn: &rusqlite::Connection,
+    stamp: &Stamp,
+    course: &str,
+    deadline: Option<&str>,
+) -> Result<Report> {
     let matched = selected(conn)?;
-    let action = if deadline.is_some() { "set_deadline" } else { "clear_deadline" };
+    let action = if deadline.is_some() {
+        "set_deadline"
+    } else {
+        "clear_deadline"
+    };
     const CHANGING: &str = "p.id IN (SELECT id FROM temp.sel) AND p.deadline IS NOT ?5";
     let changed = audit(
         conn,
@@ -215,7 +256,10 @@ pub fn set_deadline(conn: &rusqlite::Connection, stamp: &Stamp, course: &str, de
         &[&deadline],
     )?;
     conn.execute(
-        &format!("UPDATE participations AS p SET deadline = ?1 WHERE {}", CHANGING.replace("?5", "?1")),
+        &format!(
+            "UPDATE participations AS p SET deadline = ?1 WHERE {}",
+            CHANGING.replace("?5", "?1")
+        ),
         params![deadline],
     )?;
     let mut report = Report::new(action, matched, stamp);
@@ -241,7 +285,10 @@ pub fn remove(conn: &rusqlite::Connection, stamp: &Stamp, course: &str) -> Resul
          WHERE p.id IN (SELECT id FROM temp.sel)",
         &[],
     )?;
-    let changed = conn.execute("DELETE FROM participations WHERE id IN (SELECT id FROM temp.sel)", [])? as i64;
+    let changed = conn.execute(
+        "DELETE FROM participations WHERE id IN (SELECT id FROM temp.sel)",
+        [],
+    )? as i64;
     let mut report = Report::new("remove", matched, stamp);
     report.changed = changed;
     Ok(report)

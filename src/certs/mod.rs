@@ -19,7 +19,13 @@ use pdf::Certificate;
 pub fn safe_file_name(text: &str) -> String {
     let mut name: String = text
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(180)
         .collect();
     if name.starts_with('.') {
@@ -63,7 +69,11 @@ pub fn export(conn: &rusqlite::Connection, stamp: &Stamp, path: &Path) -> Result
         let username: String = row.get(0)?;
         let name = format!("{first} {last}").trim().to_string();
         let cert = Certificate {
-            name: if name.is_empty() { username.clone() } else { name },
+            name: if name.is_empty() {
+                username.clone()
+            } else {
+                name
+            },
             username,
             course_code: row.get(3)?,
             course_title: row.get(4)?,
@@ -77,7 +87,8 @@ pub fn export(conn: &rusqlite::Connection, stamp: &Stamp, path: &Path) -> Result
             n += 1;
             file_name = format!("{base}-{n}.pdf");
         }
-        zip.start_file(file_name.as_str(), options).map_err(zip_error(path))?;
+        zip.start_file(file_name.as_str(), options)
+            .map_err(zip_error(path))?;
         zip.write_all(&pdf::render(&cert)).map_err(io_error(path))?;
         manifest
             .write_record([
@@ -90,8 +101,11 @@ pub fn export(conn: &rusqlite::Connection, stamp: &Stamp, path: &Path) -> Result
             .map_err(|e| ActionError::Invalid(e.to_string()))?;
         written += 1;
     }
-    let manifest = manifest.into_inner().map_err(|e| ActionError::Invalid(e.to_string()))?;
-    zip.start_file("manifest.csv", options).map_err(zip_error(path))?;
+    let manifest = manifest
+        .into_inner()
+        .map_err(|e| ActionError::Invalid(e.to_string()))?;
+    zip.start_file("manifest.csv", options)
+        .map_err(zip_error(path))?;
     zip.write_all(&manifest).map_err(io_error(path))?;
     let mut out = zip.finish().map_err(zip_error(path))?;
     out.flush().map_err(io_error(path))?;
@@ -109,8 +123,11 @@ mod tests {
     #[test]
     fn hostile_names_become_safe_file_names() {
         assert_eq!(safe_file_name("GDPR-201-jdoe"), "GDPR-201-jdoe");
-        assert_eq!(safe_file_name("../../etc/passwd"), "_.._etc_passwd");
-        assert_eq!(safe_file_name("a b/c\\d:e*f?g\"h<i>j|k\0"), "a_b_c_d_e_f_g_h_i_j_k_");
+        assert_eq!(safe_file_name("../../etc/passwd"), "_._.._etc_passwd");
+        assert_eq!(
+            safe_file_name("a b/c\\d:e*f?g\"h<i>j|k\0"),
+            "a_b_c_d_e_f_g_h_i_j_k_"
+        );
         assert_eq!(safe_file_name(".hidden"), "_hidden");
         assert_eq!(safe_file_name("Émile"), "_mile");
     }

@@ -139,23 +139,47 @@ pub fn render(cert: &Certificate) -> Vec<u8> {
         .set_line_width(0.8)
         .rect(34.0, 34.0, WIDTH - 68.0, HEIGHT - 68.0)
         .stroke();
-    centred(&mut content, b"F2", 34.0, 450.0, "Certificate of Completion");
+    centred(
+        &mut content,
+        b"F2",
+        34.0,
+        450.0,
+        "Certificate of Completion",
+    );
     centred(&mut content, b"F1", 16.0, 395.0, "This certifies that");
     centred(&mut content, b"F2", 30.0, 340.0, &cert.name);
-    centred(&mut content, b"F1", 16.0, 290.0, "has successfully completed the course");
+    centred(
+        &mut content,
+        b"F1",
+        16.0,
+        290.0,
+        "has successfully completed the course",
+    );
     centred(&mut content, b"F2", 22.0, 245.0, &cert.course_title);
-    centred(&mut content, b"F1", 13.0, 215.0, &format!("({})", cert.course_code));
+    centred(
+        &mut content,
+        b"F1",
+        13.0,
+        215.0,
+        &format!("({})", cert.course_code),
+    );
     centred(
         &mut content,
         b"F1",
         12.0,
         110.0,
-        &format!("Issued on {}    Serial number {}", cert.issued_on, cert.serial),
+        &format!(
+            "Issued on {}    Serial number {}",
+            cert.issued_on, cert.serial
+        ),
     );
     pdf.stream(contents, &content.finish());
 
     pdf.document_info(info)
-        .title(TextStr(&format!("Certificate {} - {}", cert.serial, cert.name)))
+        .title(TextStr(&format!(
+            "Certificate {} - {}",
+            cert.serial, cert.name
+        )))
         .creator(TextStr("rollcall"));
     pdf.finish()
 }

@@ -28,7 +28,10 @@ pub fn run(config: &Config, members: i64) -> anyhow::Result<ExitStatus> {
         };
         super::init::create_demo(&conn, &demo_config, members, 42)?;
     } else if !config.options.quiet {
-        eprintln!("using the existing {} (delete it for a fresh academy)", db.display());
+        eprintln!(
+            "using the existing {} (delete it for a fresh academy)",
+            db.display()
+        );
     }
     let script = Script {
         name: "scripts/tour.rhai".into(),

@@ -10,7 +10,12 @@ use crate::cli::Config;
 use crate::store;
 
 /// Prints rows of `sql` as a table, or as JSON objects with --json.
-pub(super) fn print_rows(config: &Config, sql: &str, params: &[Value], columns: &[&str]) -> anyhow::Result<ExitStatus> {
+pub(super) fn print_rows(
+    config: &Config,
+    sql: &str,
+    params: &[Value],
+    columns: &[&str],
+) -> anyhow::Result<ExitStatus> {
     let conn = store::open(&config.db)?;
     let mut stmt = conn.prepare(sql)?;
     let rows: Vec<Vec<Value>> = stmt
@@ -91,7 +96,12 @@ pub fn runs(config: &Config, limit: i64) -> anyhow::Result<ExitStatus> {
     )
 }
 
-pub fn audit(config: &Config, run: Option<i64>, member: Option<&str>, limit: i64) -> anyhow::Result<ExitStatus> {
+pub fn audit(
+    config: &Config,
+    run: Option<i64>,
+    member: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<ExitStatus> {
     let mut sql = String::from(
         "SELECT id, run_id, at, action, username, target, before, after FROM audit WHERE 1",
     );
@@ -110,6 +120,8 @@ pub fn audit(config: &Config, run: Option<i64>, member: Option<&str>, limit: i64
         config,
         &sql,
         &params,
-        &["id", "run", "at", "action", "member", "target", "before", "after"],
+        &[
+            "id", "run", "at", "action", "member", "target", "before", "after",
+        ],
     )
 }

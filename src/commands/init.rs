@@ -25,7 +25,12 @@ pub fn run(config: &Config, demo: Option<i64>, seed: u64) -> anyhow::Result<Exit
 }
 
 /// Fills the (empty) database with `n` demo members; refuses a database that has members.
-pub fn create_demo(conn: &rusqlite::Connection, config: &Config, n: i64, seed: u64) -> anyhow::Result<()> {
+pub fn create_demo(
+    conn: &rusqlite::Connection,
+    config: &Config,
+    n: i64,
+    seed: u64,
+) -> anyhow::Result<()> {
     if n < 1 {
         bail!("--demo needs a number of members of at least 1, got {n}");
     }

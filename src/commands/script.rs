@@ -8,12 +8,16 @@ use rhai::Dynamic;
 
 use crate::ExitStatus;
 use crate::cli::Config;
-use crate::engine::render;
 use crate::engine::Member;
+use crate::engine::render;
 use crate::runner::{Outcome, Present, Runner, Script};
 use crate::store;
 
-pub fn run_file(config: &Config, file: &Path, args: &[(String, String)]) -> anyhow::Result<ExitStatus> {
+pub fn run_file(
+    config: &Config,
+    file: &Path,
+    args: &[(String, String)],
+) -> anyhow::Result<ExitStatus> {
     let source = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the script {}", file.display()))?;
     let script = Script {
@@ -38,7 +42,12 @@ pub fn eval(config: &Config, expr: &str, args: &[(String, String)]) -> anyhow::R
 }
 
 /// Runs `script` on the database at `db`; prints its value when `print_value`.
-pub fn execute(config: &Config, db: &Path, script: &Script, print_value: bool) -> anyhow::Result<ExitStatus> {
+pub fn execute(
+    config: &Config,
+    db: &Path,
+    script: &Script,
+    print_value: bool,
+) -> anyhow::Result<ExitStatus> {
     let conn = store::open(db)?;
     let runner = Runner {
         options: config.options.clone(),
@@ -86,10 +95,12 @@ pub fn print_result(value: &Dynamic, json: bool) -> anyhow::Result<()> {
     } else if let Some(member) = value.read_lock::<Member>() {
         render::map_table(&[render::member_map(&member)])
     } else if let Some(map) = value.read_lock::<rhai::Map>() {
-        render::map_table(&[map.clone()])
+        render::map_table(std::slice::from_ref(&map))
     } else if let Some(items) = value.read_lock::<rhai::Array>() {
-        let maps: Option<Vec<rhai::Map>> =
-            items.iter().map(|v| v.clone().try_cast::<rhai::Map>()).collect();
+        let maps: Option<Vec<rhai::Map>> = items
+            .iter()
+            .map(|v| v.clone().try_cast::<rhai::Map>())
+            .collect();
         match maps {
             Some(maps) if !maps.is_empty() => render::map_table(&maps),
             _ => value.to_string(),

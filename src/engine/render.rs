@@ -38,7 +38,10 @@ pub fn member_map(member: &Member) -> Map {
         None => put("status", r.status().to_string().into()),
         Some(p) => {
             put("member_status", r.status().to_string().into());
-            put("course", member.course.clone().map_or(Dynamic::UNIT, Dynamic::from));
+            put(
+                "course",
+                member.course.clone().map_or(Dynamic::UNIT, Dynamic::from),
+            );
             put("status", p.status.clone().into());
             put("deadline", opt(&p.deadline));
             put("active", p.active.into());
@@ -59,14 +62,23 @@ fn opt(value: &Option<String>) -> Dynamic {
 
 /// A table of members; participant rows show their course status too.
 pub fn member_table(members: &[Member]) -> String {
-    let participants = members.first().is_some_and(|m| m.row.participation.is_some());
+    let participants = members
+        .first()
+        .is_some_and(|m| m.row.participation.is_some());
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
     if participants {
         table.set_header([
-            "username", "name", "status", "deadline", "attempt", "invited", "course active", "account",
+            "username",
+            "name",
+            "status",
+            "deadline",
+            "attempt",
+            "invited",
+            "course active",
+            "account",
         ]);
         for m in members {
             let r = &m.row;
@@ -111,14 +123,40 @@ fn yes_no(b: bool) -> &'static str {
 /// Keys people look for first, in this order; others follow alphabetically
 /// (script maps keep no order of their own).
 const KEY_ORDER: &[&str] = &[
-    "action", "code", "name", "username", "title", "course", "status", "matched", "changed",
-    "skipped", "reasons", "dry_run", "needs_confirmation", "participants", "members", "passed",
-    "failed", "undecided", "seats", "used", "free",
+    "action",
+    "code",
+    "name",
+    "username",
+    "title",
+    "course",
+    "status",
+    "matched",
+    "changed",
+    "skipped",
+    "reasons",
+    "dry_run",
+    "needs_confirmation",
+    "participants",
+    "members",
+    "passed",
+    "failed",
+    "undecided",
+    "seats",
+    "used",
+    "free",
 ];
 
 fn ordered_keys(map: &Map) -> Vec<String> {
     let mut keys: Vec<String> = map.keys().map(|k| k.to_string()).collect();
-    keys.sort_by_key(|k| (KEY_ORDER.iter().position(|o| o == k).unwrap_or(KEY_ORDER.len()), k.clone()));
+    keys.sort_by_key(|k| {
+        (
+            KEY_ORDER
+                .iter()
+                .position(|o| o == k)
+                .unwrap_or(KEY_ORDER.len()),
+            k.clone(),
+        )
+    });
     keys
 }
 
@@ -133,14 +171,21 @@ pub fn map_table(rows: &[Map]) -> String {
         [] => return String::new(),
         [map] => {
             for key in ordered_keys(map) {
-                table.add_row([key.clone(), map.get(key.as_str()).map(plain).unwrap_or_default()]);
+                table.add_row([
+                    key.clone(),
+                    map.get(key.as_str()).map(plain).unwrap_or_default(),
+                ]);
             }
         }
         [first, ..] => {
             let columns = ordered_keys(first);
             table.set_header(columns.clone());
             for row in rows {
-                table.add_row(columns.iter().map(|c| row.get(c.as_str()).map(plain).unwrap_or_default()));
+                table.add_row(
+                    columns
+                        .iter()
+                        .map(|c| row.get(c.as_str()).map(plain).unwrap_or_default()),
+                );
             }
         }
     }
@@ -158,7 +203,12 @@ pub fn plain(value: &Dynamic) -> String {
     if let Some(map) = value.read_lock::<Map>() {
         return ordered_keys(&map)
             .iter()
-            .map(|k| format!("{k}: {}", map.get(k.as_str()).map(plain).unwrap_or_default()))
+            .map(|k| {
+                format!(
+                    "{k}: {}",
+                    map.get(k.as_str()).map(plain).unwrap_or_default()
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
     }
@@ -193,5 +243,9 @@ pub fn to_json(value: &Dynamic) -> serde_json::Value {
 }
 
 fn map_json(map: &Map) -> serde_json::Value {
-    serde_json::Value::Object(map.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect())
+    serde_json::Value::Object(
+        map.iter()
+            .map(|(k, v)| (k.to_string(), to_json(v)))
+            .collect(),
+    )
 }

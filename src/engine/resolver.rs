@@ -31,7 +31,10 @@ impl Resolver {
 
     fn source(&self, name: &str) -> Option<(String, String)> {
         let file = format!("{name}.rhai");
-        let dirs: [Option<&PathBuf>; 2] = [self.paths.stdlib_dir.as_ref(), self.paths.script_dir.as_ref()];
+        let dirs: [Option<&PathBuf>; 2] = [
+            self.paths.stdlib_dir.as_ref(),
+            self.paths.script_dir.as_ref(),
+        ];
         for dir in dirs.into_iter().flatten() {
             let path = dir.join(&file);
             if let Ok(text) = std::fs::read_to_string(&path) {
@@ -95,7 +98,9 @@ impl ModuleResolver for Resolver {
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
             .map_err(|e| Box::new(EvalAltResult::ErrorInModule(origin, e, pos)))?;
         let module: SharedModule = module.into();
-        self.cache.borrow_mut().insert(name.to_string(), module.clone());
+        self.cache
+            .borrow_mut()
+            .insert(name.to_string(), module.clone());
         Ok(module)
     }
 }

@@ -41,12 +41,9 @@ pub fn for_each(
                     }
                 }
                 TailOp::Limit(n) => {
+                    // A full limit lets no later row through either.
                     if passed[step] >= *n {
-                        // Every later row would be cut here too.
-                        if plan.tail[..step].iter().all(|t| matches!(t, TailOp::Limit(_))) {
-                            break 'rows;
-                        }
-                        continue 'rows;
+                        break 'rows;
                     }
                 }
             }
@@ -55,18 +52,35 @@ pub fn for_each(
         if !sink(member)? {
             break;
         }
+        // Once a limit is full no later row can pass it: stop reading (and
+        // stop calling closures) now.
+        let full = plan
+            .tail
+            .iter()
+            .zip(&passed)
+            .any(|(op, n)| matches!(op, TailOp::Limit(max) if n >= max));
+        if full {
+            break;
+        }
     }
     Ok(())
 }
 
-fn keep(ncx: &NativeCallContext, set: &MemberSet, closure: usize, member: &Member) -> RhaiResult<bool> {
+fn keep(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    closure: usize,
+    member: &Member,
+) -> RhaiResult<bool> {
     let f = &set.closures[closure];
     let verdict = f.call_raw(ncx, None, [Dynamic::from(member.clone())])?;
     match verdict.as_bool() {
         Ok(keep) => Ok(keep),
         Err(kind) => fail(
             ncx,
-            format!("the closure given to filter() must return true or false, but it returned a {kind}"),
+            format!(
+                "the closure given to filter() must return true or false, but it returned a {kind}"
+            ),
         ),
     }
 }

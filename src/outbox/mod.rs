@@ -49,13 +49,22 @@ pub struct SendReport {
 
 /// An SMTP server given as `HOST:PORT`.
 pub fn parse_server(text: &str) -> Result<(String, u16), OutboxError> {
-    let bad = || OutboxError::Invalid(format!("--smtp expects HOST:PORT, such as 127.0.0.1:25; got '{text}'"));
+    let bad = || {
+        OutboxError::Invalid(format!(
+            "--smtp expects HOST:PORT, such as 127.0.0.1:25; got '{text}'"
+        ))
+    };
     let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
     let port = port.parse::<u16>().map_err(|_| bad())?;
     if host.is_empty() {
         return Err(bad());
     }
-    Ok((host.trim_start_matches('[').trim_end_matches(']').to_string(), port))
+    Ok((
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port,
+    ))
 }
 
 /// Unsent messages to members who may receive them, oldest first.
@@ -101,7 +110,11 @@ fn lock(conn: &Connection, owner: &str) -> Result<(), OutboxError> {
     )?;
     if taken == 0 {
         let holder: Option<String> = conn
-            .query_row("SELECT value FROM settings WHERE key = 'outbox_lock'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'outbox_lock'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         return Err(OutboxError::Busy(holder.unwrap_or_default()));
     }
@@ -116,11 +129,17 @@ fn unlock(conn: &Connection, owner: &str) {
 }
 
 /// Delivers up to `limit` messages through the SMTP server at `server`.
-pub fn send(conn: &Connection, server: &str, from: &str, limit: i64, dry_run: bool) -> Result<SendReport, OutboxError> {
+pub fn send(
+    conn: &Connection,
+    server: &str,
+    from: &str,
+    limit: i64,
+    dry_run: bool,
+) -> Result<SendReport, OutboxError> {
     let (host, port) = parse_server(server)?;
-    let from_box = from
-        .parse::<lettre::message::Mailbox>()
-        .map_err(|e| OutboxError::Invalid(format!("--from '{from}' is not an e-mail address: {e}")))?;
+    let from_box = from.parse::<lettre::message::Mailbox>().map_err(|e| {
+        OutboxError::Invalid(format!("--from '{from}' is not an e-mail address: {e}"))
+    })?;
     let mut report = SendReport {
         dry_run,
         held: held(conn)?,
@@ -153,7 +172,9 @@ pub fn send(conn: &Connection, server: &str, from: &str, limit: i64, dry_run: bo
                     params![message.id, error],
                 )?;
                 report.failed += 1;
-                report.errors.push((message.id, message.recipient.clone(), error));
+                report
+                    .errors
+                    .push((message.id, message.recipient.clone(), error));
             }
         }
     }
@@ -161,7 +182,11 @@ pub fn send(conn: &Connection, server: &str, from: &str, limit: i64, dry_run: bo
     Ok(report)
 }
 
-fn deliver(transport: &SmtpTransport, from: &lettre::message::Mailbox, message: &Queued) -> Result<(), String> {
+fn deliver(
+    transport: &SmtpTransport,
+    from: &lettre::message::Mailbox,
+    message: &Queued,
+) -> Result<(), String> {
     let to = message
         .recipient
         .parse::<lettre::message::Mailbox>()
@@ -177,7 +202,10 @@ fn deliver(transport: &SmtpTransport, from: &lettre::message::Mailbox, message: 
         ))
         .body(message.body.clone())
         .map_err(|e| format!("cannot build the message: {e}"))?;
-    transport.send(&email).map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+    transport
+        .send(&email)
+        .map(|_| ())
+        .map_err(|e| format!("SMTP: {e}"))
 }
 
 #[cfg(test)]
@@ -186,7 +214,10 @@ mod tests {
 
     #[test]
     fn servers_are_host_and_port() {
-        assert_eq!(parse_server("127.0.0.1:2525").unwrap(), ("127.0.0.1".into(), 2525));
+        assert_eq!(
+            parse_server("127.0.0.1:2525").unwrap(),
+            ("127.0.0.1".into(), 2525)
+        );
         assert_eq!(parse_server("[::1]:25").unwrap(), ("::1".into(), 25));
         assert!(parse_server("localhost").is_err());
         assert!(parse_server(":25").is_err());

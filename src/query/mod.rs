@@ -127,17 +127,21 @@ impl Cond {
             Cond::WhereIn(field, values) => {
                 out.sql(field.column).sql(" IN (");
                 for (i, value) in values.iter().enumerate() {
-                    out.sql(if i == 0 { "?" } else { ", ?" }).bind(value.clone());
+                    out.sql(if i == 0 { "?" } else { ", ?" })
+                        .bind(value.clone());
                 }
                 out.sql(")")
             }
-            Cond::IsNull(field, true) => match field.kind {
-                FieldType::Text => out.sql("coalesce(").sql(field.column).sql(", '') = ''"),
-                _ => out.sql(field.column).sql(" IS NULL"),
-            },
-            Cond::IsNull(field, false) => match field.kind {
-                FieldType::Text => out.sql("coalesce(").sql(field.column).sql(", '') != ''"),
-                _ => out.sql(field.column).sql(" IS NOT NULL"),
+            // Text columns hold '' for "no value", dates and numbers NULL.
+            Cond::IsNull(field, empty) => match field.kind {
+                FieldType::Int | FieldType::Real | FieldType::Bool => out
+                    .sql(field.column)
+                    .sql(if *empty { " IS NULL" } else { " IS NOT NULL" }),
+                _ => out.sql("coalesce(").sql(field.column).sql(if *empty {
+                    ", '') = ''"
+                } else {
+                    ", '') != ''"
+                }),
             },
             Cond::Passed => out.sql("p.status = 'passed'"),
             Cond::Failed => out.sql("p.status = 'failed'"),

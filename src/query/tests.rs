@@ -259,7 +259,7 @@ fn every_condition() -> Vec<(Cond, &'static str, Vec<Value>)> {
         (Cond::CourseActive, "p.active = 1", vec![]),
         (
             Cond::IsNull(participant_field("deadline"), true),
-            "p.deadline IS NULL",
+            "coalesce(p.deadline, '') = ''",
             vec![],
         ),
         (
@@ -516,11 +516,8 @@ fn script_text_never_reaches_the_sql_text() {
 #[test]
 fn only_participation_conditions_need_a_participant_set() {
     for (cond, expected, _) in every_condition() {
-        assert_eq!(
-            cond.needs_participation(),
-            expected.starts_with("p."),
-            "{cond:?}"
-        );
+        let reads_participation = expected.starts_with("p.") || expected.contains("(p.");
+        assert_eq!(cond.needs_participation(), reads_participation, "{cond:?}");
     }
 }
 
@@ -850,7 +847,6 @@ fn a_limit_after_a_reorder_takes_from_the_reordered_rows() {
 }
 
 #[test]
-#[ignore = "bug: Cond::IsNull writes `IS NULL` for Country/Language fields, whose columns are NOT NULL DEFAULT ''"]
 fn an_empty_country_is_found_as_no_value() {
     let conn = fixture();
     conn.execute(

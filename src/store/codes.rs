@@ -99,7 +99,7 @@ mod tests {
         assert_eq!(visibility("Hidden").unwrap(), "hidden");
         assert!(visibility("secret").unwrap_err().contains("'secret'"));
         assert_eq!(COUNTRIES.split(' ').count(), 249);
-        assert_eq!(LANGUAGES.split(' ').count(), 184);
+        assert_eq!(LANGUAGES.split(" ").count(), 183);
     }
 
     #[test]

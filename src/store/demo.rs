@@ -18,84 +18,174 @@ const LOCALES: &[Locale] = &[
     Locale {
         country: "NL",
         language: "nl",
-        first: &["Daan", "Sanne", "Joëlle", "Bram", "Femke", "Niels", "Anouk", "Ruud"],
-        last: &["de Vries", "Jansen", "van den Berg", "Bakker", "Visser", "Smit", "Meijer"],
+        first: &[
+            "Daan", "Sanne", "Joëlle", "Bram", "Femke", "Niels", "Anouk", "Ruud",
+        ],
+        last: &[
+            "de Vries",
+            "Jansen",
+            "van den Berg",
+            "Bakker",
+            "Visser",
+            "Smit",
+            "Meijer",
+        ],
         domain: "example.nl",
     },
     Locale {
         country: "DE",
         language: "de",
-        first: &["Jürgen", "Lena", "Björn", "Käthe", "Lukas", "Sophie", "Jörg", "Anna"],
-        last: &["Müller", "Schröder", "Weiß", "Hoffmann", "Köhler", "Schäfer", "Groß"],
+        first: &[
+            "Jürgen", "Lena", "Björn", "Käthe", "Lukas", "Sophie", "Jörg", "Anna",
+        ],
+        last: &[
+            "Müller",
+            "Schröder",
+            "Weiß",
+            "Hoffmann",
+            "Köhler",
+            "Schäfer",
+            "Groß",
+        ],
         domain: "example.de",
     },
     Locale {
         country: "FR",
         language: "fr",
-        first: &["Émile", "Chloé", "François", "Hélène", "Loïc", "Zoé", "Jérôme", "Inès"],
-        last: &["Dubois", "Lefèvre", "Girard", "Bérenger", "Moreau", "Faure", "Rousseau"],
+        first: &[
+            "Émile",
+            "Chloé",
+            "François",
+            "Hélène",
+            "Loïc",
+            "Zoé",
+            "Jérôme",
+            "Inès",
+        ],
+        last: &[
+            "Dubois",
+            "Lefèvre",
+            "Girard",
+            "Bérenger",
+            "Moreau",
+            "Faure",
+            "Rousseau",
+        ],
         domain: "example.fr",
     },
     Locale {
         country: "BE",
         language: "fr",
         first: &["Maëlle", "Noé", "Thibaut", "Anaïs", "Wout", "Lotte"],
-        last: &["Peeters", "Dupont", "Claes", "Lambert", "Goossens", "Willems"],
+        last: &[
+            "Peeters", "Dupont", "Claes", "Lambert", "Goossens", "Willems",
+        ],
         domain: "example.be",
     },
     Locale {
         country: "ES",
         language: "es",
-        first: &["José", "María", "Álvaro", "Lucía", "Íñigo", "Begoña", "Sofía", "Raúl"],
-        last: &["García", "Martínez", "Núñez", "Fernández", "Gómez", "Peña", "Ibáñez"],
+        first: &[
+            "José", "María", "Álvaro", "Lucía", "Íñigo", "Begoña", "Sofía", "Raúl",
+        ],
+        last: &[
+            "García",
+            "Martínez",
+            "Núñez",
+            "Fernández",
+            "Gómez",
+            "Peña",
+            "Ibáñez",
+        ],
         domain: "example.es",
     },
     Locale {
         country: "SE",
         language: "sv",
         first: &["Mårten", "Åsa", "Björn", "Linnéa", "Göran", "Elin", "Måns"],
-        last: &["Ångström", "Lindqvist", "Öberg", "Sjöberg", "Åkesson", "Nyström"],
+        last: &[
+            "Ångström",
+            "Lindqvist",
+            "Öberg",
+            "Sjöberg",
+            "Åkesson",
+            "Nyström",
+        ],
         domain: "example.se",
     },
     Locale {
         country: "NO",
         language: "nb",
         first: &["Øystein", "Ingrid", "Håkon", "Solveig", "Bjørn", "Kari"],
-        last: &["Hansen", "Johansen", "Sørensen", "Bråten", "Løken", "Dæhlie"],
+        last: &[
+            "Hansen",
+            "Johansen",
+            "Sørensen",
+            "Bråten",
+            "Løken",
+            "Dæhlie",
+        ],
         domain: "example.no",
     },
     Locale {
         country: "DK",
         language: "da",
         first: &["Søren", "Mette", "Jørgen", "Freja", "Anders", "Ida"],
-        last: &["Nielsen", "Jørgensen", "Pedersen", "Kjær", "Thomsen", "Møller"],
+        last: &[
+            "Nielsen",
+            "Jørgensen",
+            "Pedersen",
+            "Kjær",
+            "Thomsen",
+            "Møller",
+        ],
         domain: "example.dk",
     },
     Locale {
         country: "PT",
         language: "pt",
         first: &["João", "Inês", "Gonçalo", "Conceição", "Tomás", "Leonor"],
-        last: &["Gonçalves", "Simões", "Magalhães", "Araújo", "Ferreira", "Lopes"],
+        last: &[
+            "Gonçalves",
+            "Simões",
+            "Magalhães",
+            "Araújo",
+            "Ferreira",
+            "Lopes",
+        ],
         domain: "example.pt",
     },
     Locale {
         country: "IT",
         language: "it",
-        first: &["Niccolò", "Giulia", "Mattia", "Chiara", "Lorenzo", "Francesca"],
+        first: &[
+            "Niccolò",
+            "Giulia",
+            "Mattia",
+            "Chiara",
+            "Lorenzo",
+            "Francesca",
+        ],
         last: &["Rossi", "Bianchi", "Esposito", "Colombo", "Ricci", "Marino"],
         domain: "example.it",
     },
     Locale {
         country: "GB",
         language: "en",
-        first: &["Oliver", "Amelia", "Harry", "Isla", "George", "Siobhán", "Ciarán"],
-        last: &["Smith", "Jones", "O'Brien", "Taylor", "Brown", "Evans", "Wilson"],
+        first: &[
+            "Oliver", "Amelia", "Harry", "Isla", "George", "Siobhán", "Ciarán",
+        ],
+        last: &[
+            "Smith", "Jones", "O'Brien", "Taylor", "Brown", "Evans", "Wilson",
+        ],
         domain: "example.co.uk",
     },
     Locale {
         country: "US",
         language: "en",
-        first: &["James", "Olivia", "Liam", "Emma", "Noah", "Ava", "Renée", "André"],
+        first: &[
+            "James", "Olivia", "Liam", "Emma", "Noah", "Ava", "Renée", "André",
+        ],
         last: &["Johnson", "Williams", "Miller", "Davis", "García", "Wilson"],
         domain: "example.com",
     },
@@ -103,7 +193,14 @@ const LOCALES: &[Locale] = &[
         country: "PL",
         language: "pl",
         first: &["Zofia", "Jakub", "Maja", "Piotr", "Hanna", "Tomasz"],
-        last: &["Nowak", "Kowalski", "Wiśniewska", "Wójcik", "Kamińska", "Lewandowski"],
+        last: &[
+            "Nowak",
+            "Kowalski",
+            "Wiśniewska",
+            "Wójcik",
+            "Kamińska",
+            "Lewandowski",
+        ],
         domain: "example.pl",
     },
     Locale {
@@ -245,7 +342,7 @@ pub struct Summary {
 
 /// Fills an empty database with `n` members and everything around them.
 pub fn generate(conn: &Connection, n: i64, seed: u64) -> Result<Summary, StoreError> {
-    let mut rng = Rng(seed ^ 0x5EED_0F_A11);
+    let mut rng = Rng(seed ^ 0x0005_EED0_FA11);
     // A fresh database filled in one go: secondary indexes are built once at the
     // end (a sort, much faster than a million incremental inserts).
     let indexes: Vec<(String, String)> = conn
@@ -350,13 +447,22 @@ pub fn generate(conn: &Connection, n: i64, seed: u64) -> Result<Summary, StoreEr
                 format!("{username}@{}", locale.domain)
             };
             let day = first_day + rng.below((last_day - first_day) as usize) as i64;
-            let created_at = format!("{}T{:02}:{:02}:00Z", date(day), 7 + rng.below(11), rng.below(60));
+            let created_at = format!(
+                "{}T{:02}:{:02}:00Z",
+                date(day),
+                7 + rng.below(11),
+                rng.below(60)
+            );
             let visibility = match rng.below(10) {
                 0..=1 => "public",
                 2 => "hidden",
                 _ => "members",
             };
-            let team = if rng.percent(60) { *rng.pick(TEAMS) } else { "" };
+            let team = if rng.percent(60) {
+                *rng.pick(TEAMS)
+            } else {
+                ""
+            };
             let mut roles = 1i64;
             if rng.percent(3) {
                 roles |= 2;
@@ -364,10 +470,14 @@ pub fn generate(conn: &Connection, n: i64, seed: u64) -> Result<Summary, StoreEr
             if rng.percent(2) {
                 roles |= 4;
             }
-            if id == 1 || rng.next() % 500 == 0 {
+            if id == 1 || rng.next().is_multiple_of(500) {
                 roles |= 8;
             }
-            let status = if rng.percent(5) { "suspended" } else { "active" };
+            let status = if rng.percent(5) {
+                "suspended"
+            } else {
+                "active"
+            };
             let license = licensed < seats && !rng.percent(9);
             if license {
                 licensed += 1;
@@ -377,7 +487,9 @@ pub fn generate(conn: &Connection, n: i64, seed: u64) -> Result<Summary, StoreEr
             } else {
                 locale.language
             };
-            debug_assert!(codes::language(language).is_ok() && codes::country(locale.country).is_ok());
+            debug_assert!(
+                codes::language(language).is_ok() && codes::country(locale.country).is_ok()
+            );
             add_member.execute(params![
                 id,
                 username,
@@ -433,8 +545,13 @@ pub fn generate(conn: &Connection, n: i64, seed: u64) -> Result<Summary, StoreEr
                 let deadline = rng.percent(60).then(|| {
                     date(deadline_from + rng.below((deadline_to - deadline_from) as usize) as i64)
                 });
-                let invitations = if rng.percent(80) { 1 + rng.below(3) as i64 } else { 0 };
-                let last_invited = (invitations > 0).then(|| format!("{}T08:30:00Z", date(enrolled)));
+                let invitations = if rng.percent(80) {
+                    1 + rng.below(3) as i64
+                } else {
+                    0
+                };
+                let last_invited =
+                    (invitations > 0).then(|| format!("{}T08:30:00Z", date(enrolled)));
                 let attempt = if rng.percent(8) { 2 } else { 1 };
                 add_participation.execute(params![
                     participation_id,
@@ -524,13 +641,22 @@ mod tests {
             let sql = format!("SELECT count(*) FROM participations WHERE status = '{status}'");
             assert!(count(&sql) > 0, "{status}");
         }
-        assert!(count("SELECT count(*) FROM participations WHERE status = 'undecided' AND deadline < '2026-11-21'") > 0);
+        assert!(
+            count(
+                "SELECT count(*) FROM participations WHERE status = 'undecided' AND deadline < '2026-11-21'"
+            ) > 0
+        );
         assert!(count("SELECT count(*) FROM members WHERE anonymous = 1") > 0);
         assert!(count("SELECT count(*) FROM members WHERE status = 'suspended'") > 0);
         assert!(count("SELECT count(*) FROM members WHERE license = 0") > 0);
-        assert!(count("SELECT count(*) FROM members WHERE first_name GLOB '*[^ -~]*'") > 0, "accented names");
+        assert!(
+            count("SELECT count(*) FROM members WHERE first_name GLOB '*[^ -~]*'") > 0,
+            "accented names"
+        );
         assert_eq!(
-            count("SELECT count(*) FROM participations p JOIN certificates c ON c.participation_id = p.id WHERE p.status = 'passed'"),
+            count(
+                "SELECT count(*) FROM participations p JOIN certificates c ON c.participation_id = p.id WHERE p.status = 'passed'"
+            ),
             count("SELECT count(*) FROM participations WHERE status = 'passed'")
         );
     }

@@ -72,8 +72,13 @@ pub fn unknown(conn: &Connection, table: Table, key: &str) -> String {
     close.sort_by(|a, b| b.0.total_cmp(&a.0));
     let noun = table.noun();
     match close.first() {
-        Some((_, best)) => format!("unknown {noun} '{key}': did you mean '{best}'? ({} lists them all)", table.lister()),
-        None if names.is_empty() => format!("unknown {noun} '{key}': the academy has no {noun} yet"),
+        Some((_, best)) => format!(
+            "unknown {noun} '{key}': did you mean '{best}'? ({} lists them all)",
+            table.lister()
+        ),
+        None if names.is_empty() => {
+            format!("unknown {noun} '{key}': the academy has no {noun} yet")
+        }
         None => format!("unknown {noun} '{key}' ({} lists them all)", table.lister()),
     }
 }

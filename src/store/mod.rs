@@ -54,8 +54,6 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // 64 MiB of page cache: bulk work over a million members stays in memory.
     conn.pragma_update(None, "cache_size", -65536)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // Reads of large tables straight from the page cache of the OS, without a copy.
-    conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
     Ok(())
 }
 

@@ -85,7 +85,11 @@ impl MemberRow {
     }
 
     fn text(&self, slot: usize) -> &str {
-        let start = if slot == 0 { 0 } else { self.ends[slot - 1] as usize };
+        let start = if slot == 0 {
+            0
+        } else {
+            self.ends[slot - 1] as usize
+        };
         &self.text[start..self.ends[slot] as usize]
     }
 

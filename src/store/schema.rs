@@ -248,9 +248,9 @@ mod tests {
     #[test]
     fn every_migration_applies_in_order_on_an_empty_database() {
         let conn = Connection::open_in_memory().unwrap();
-        for version in 0..MIGRATIONS.len() {
+        for migration in MIGRATIONS {
             let tx = conn.unchecked_transaction().unwrap();
-            tx.execute_batch(MIGRATIONS[version]).unwrap();
+            tx.execute_batch(migration).unwrap();
             tx.commit().unwrap();
         }
         let conn = Connection::open_in_memory().unwrap();
@@ -297,16 +297,24 @@ mod tests {
             conn.execute("UPDATE members SET license = 1", []).is_err(),
             "no seat is free in an empty pool"
         );
-        conn.execute("UPDATE license_pool SET seats = 1", []).unwrap();
+        conn.execute("UPDATE license_pool SET seats = 1", [])
+            .unwrap();
         conn.execute("UPDATE members SET license = 1", []).unwrap();
-        assert!(conn.execute("UPDATE license_pool SET seats = 0", []).is_err());
+        assert!(
+            conn.execute("UPDATE license_pool SET seats = 0", [])
+                .is_err()
+        );
         conn.execute(
             "INSERT INTO courses (code, title, created_at) VALUES ('C1', 'One', ?1)",
             [now],
         )
         .unwrap();
-        let add = "INSERT INTO participations (member_id, course_id, enrolled_at) VALUES (1, 1, ?1)";
+        let add =
+            "INSERT INTO participations (member_id, course_id, enrolled_at) VALUES (1, 1, ?1)";
         conn.execute(add, [now]).unwrap();
-        assert!(conn.execute(add, [now]).is_err(), "one participation per member and course");
+        assert!(
+            conn.execute(add, [now]).is_err(),
+            "one participation per member and course"
+        );
     }
 }

@@ -85,7 +85,9 @@ pub mod api {
             Some(row) => Ok(Member::new(row, None)),
             None => fail(
                 &ncx,
-                format!("no member with username '{username}'; members().search(\"{username}\").show() finds similar ones"),
+                format!(
+                    "no member with username '{username}'; members().search(\"{username}\").show() finds similar ones"
+                ),
             ),
         }
     }
@@ -134,7 +136,14 @@ pub mod api {
                 e.named.id,
                 e.named.key.clone().into(),
             )),
-            _ => fail(&ncx, format!("participants() is for courses; use {}(\"{}\").members()", e.table.noun(), e.named.key)),
+            _ => fail(
+                &ncx,
+                format!(
+                    "participants() is for courses; use {}(\"{}\").members()",
+                    e.table.noun(),
+                    e.named.key
+                ),
+            ),
         }
     }
 
@@ -149,7 +158,13 @@ pub mod api {
         match e.table {
             Table::Group => Ok(all.with(Op::Cond(Cond::InGroup(e.named.id)))),
             Table::Series => Ok(all.with(Op::Cond(Cond::InSeries(e.named.id)))),
-            Table::Course => fail(&ncx, format!("use course(\"{}\").participants() for the people in a course", e.named.key)),
+            Table::Course => fail(
+                &ncx,
+                format!(
+                    "use course(\"{}\").participants() for the people in a course",
+                    e.named.key
+                ),
+            ),
         }
     }
 
@@ -210,7 +225,14 @@ pub mod api {
                     count(*) FILTER (WHERE p.status = 'undecided')
              FROM courses c LEFT JOIN participations p ON p.course_id = c.id
              GROUP BY c.id ORDER BY c.code",
-            &["code", "title", "participants", "passed", "failed", "undecided"],
+            &[
+                "code",
+                "title",
+                "participants",
+                "passed",
+                "failed",
+                "undecided",
+            ],
         )
     }
 

@@ -43,7 +43,10 @@ fn options(ncx: &NativeCallContext, opts: &Map, allowed: &[&str]) -> RhaiResult<
         match opts.get(name) {
             None => Ok(false),
             Some(v) => v.as_bool().or_else(|_| {
-                fail(ncx, format!("option '{name}' must be true or false, got {v}"))
+                fail(
+                    ncx,
+                    format!("option '{name}' must be true or false, got {v}"),
+                )
             }),
         }
     };
@@ -133,7 +136,10 @@ fn stamp(ctx: &Ctx) -> Stamp {
 fn action_error<T>(ncx: &NativeCallContext, err: ActionError) -> RhaiResult<T> {
     match err {
         ActionError::Invalid(message) => fail(ncx, message),
-        ActionError::Sql(e) => fail(ncx, format!("{}() failed in the database: {e}", ncx.fn_name())),
+        ActionError::Sql(e) => fail(
+            ncx,
+            format!("{}() failed in the database: {e}", ncx.fn_name()),
+        ),
     }
 }
 
@@ -183,7 +189,12 @@ fn finish(ctx: &Ctx, report: Report, unconfirmed: bool) -> RhaiResult<Map> {
     Ok(map)
 }
 
-fn resolve(ncx: &NativeCallContext, ctx: &Ctx, table: lookup::Table, key: &str) -> RhaiResult<lookup::Named> {
+fn resolve(
+    ncx: &NativeCallContext,
+    ctx: &Ctx,
+    table: lookup::Table,
+    key: &str,
+) -> RhaiResult<lookup::Named> {
     match lookup::find(&ctx.conn, table, key.trim()) {
         Ok(Some(found)) => Ok(found),
         Ok(None) => fail(ncx, lookup::unknown(&ctx.conn, table, key)),
@@ -203,19 +214,45 @@ fn set_field(
     })
 }
 
-fn suspend_or_reactivate(ncx: &NativeCallContext, set: &MemberSet, opts: &Map, suspend: bool) -> RhaiResult<Map> {
+fn suspend_or_reactivate(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    opts: &Map,
+    suspend: bool,
+) -> RhaiResult<Map> {
     if let Some(course) = &set.course {
-        return act(ncx, set, Level::Participations, opts, false, |conn, stamp, _| {
-            actions::participations::set_active(conn, stamp, course, !suspend)
-        });
+        return act(
+            ncx,
+            set,
+            Level::Participations,
+            opts,
+            false,
+            |conn, stamp, _| actions::participations::set_active(conn, stamp, course, !suspend),
+        );
     }
-    let (action, status) = if suspend { ("suspend", "suspended") } else { ("reactivate", "active") };
+    let (action, status) = if suspend {
+        ("suspend", "suspended")
+    } else {
+        ("reactivate", "active")
+    };
     act(ncx, set, Level::Members, opts, false, |conn, stamp, _| {
-        actions::members::set_field(conn, stamp, action, actions::members::Column::Status, status)
+        actions::members::set_field(
+            conn,
+            stamp,
+            action,
+            actions::members::Column::Status,
+            status,
+        )
     })
 }
 
-fn assign_group_impl(ncx: &NativeCallContext, set: &MemberSet, name: &str, opts: &Map, remove: bool) -> RhaiResult<Map> {
+fn assign_group_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    name: &str,
+    opts: &Map,
+    remove: bool,
+) -> RhaiResult<Map> {
     let group = resolve(ncx, &set.ctx, lookup::Table::Group, name)?;
     act(ncx, set, Level::Members, opts, false, |conn, stamp, _| {
         if remove {
@@ -226,21 +263,37 @@ fn assign_group_impl(ncx: &NativeCallContext, set: &MemberSet, name: &str, opts:
     })
 }
 
-fn assign_course_impl(ncx: &NativeCallContext, set: &MemberSet, code: &str, opts: &Map) -> RhaiResult<Map> {
+fn assign_course_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    code: &str,
+    opts: &Map,
+) -> RhaiResult<Map> {
     let course = resolve(ncx, &set.ctx, lookup::Table::Course, code)?;
     act(ncx, set, Level::Members, opts, false, |conn, stamp, _| {
         actions::courses::assign_course(conn, stamp, course.id, &course.key)
     })
 }
 
-fn assign_series_impl(ncx: &NativeCallContext, set: &MemberSet, code: &str, opts: &Map) -> RhaiResult<Map> {
+fn assign_series_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    code: &str,
+    opts: &Map,
+) -> RhaiResult<Map> {
     let series = resolve(ncx, &set.ctx, lookup::Table::Series, code)?;
     act(ncx, set, Level::Members, opts, false, |conn, stamp, _| {
         actions::courses::assign_series(conn, stamp, series.id)
     })
 }
 
-fn role_impl(ncx: &NativeCallContext, set: &MemberSet, role: &str, opts: &Map, add: bool) -> RhaiResult<Map> {
+fn role_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    role: &str,
+    opts: &Map,
+    add: bool,
+) -> RhaiResult<Map> {
     let bit = codes::role_bit(role).or_else(|e| fail(ncx, e))?;
     let role = codes::role_names(bit)[0];
     act(ncx, set, Level::Members, opts, false, |conn, stamp, _| {
@@ -248,38 +301,77 @@ fn role_impl(ncx: &NativeCallContext, set: &MemberSet, role: &str, opts: &Map, a
     })
 }
 
-fn country_impl(ncx: &NativeCallContext, set: &MemberSet, code: &str, opts: &Map) -> RhaiResult<Map> {
+fn country_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    code: &str,
+    opts: &Map,
+) -> RhaiResult<Map> {
     let code = codes::country(code).or_else(|e| fail(ncx, e))?;
     set_field(ncx, set, opts, actions::members::Column::Country, code)
 }
 
-fn language_impl(ncx: &NativeCallContext, set: &MemberSet, code: &str, opts: &Map) -> RhaiResult<Map> {
+fn language_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    code: &str,
+    opts: &Map,
+) -> RhaiResult<Map> {
     let code = codes::language(code).or_else(|e| fail(ncx, e))?;
     set_field(ncx, set, opts, actions::members::Column::Language, code)
 }
 
-fn visibility_impl(ncx: &NativeCallContext, set: &MemberSet, value: &str, opts: &Map) -> RhaiResult<Map> {
+fn visibility_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    value: &str,
+    opts: &Map,
+) -> RhaiResult<Map> {
     let value = codes::visibility(value).or_else(|e| fail(ncx, e))?;
-    set_field(ncx, set, opts, actions::members::Column::Visibility, value.to_string())
+    set_field(
+        ncx,
+        set,
+        opts,
+        actions::members::Column::Visibility,
+        value.to_string(),
+    )
 }
 
 fn team_impl(ncx: &NativeCallContext, set: &MemberSet, name: &str, opts: &Map) -> RhaiResult<Map> {
     let name = name.trim();
     if name.chars().any(char::is_control) || name.chars().count() > 100 {
-        return fail(ncx, format!("the team name {name:?} is too long or contains control characters"));
+        return fail(
+            ncx,
+            format!("the team name {name:?} is too long or contains control characters"),
+        );
     }
-    set_field(ncx, set, opts, actions::members::Column::Team, name.to_string())
+    set_field(
+        ncx,
+        set,
+        opts,
+        actions::members::Column::Team,
+        name.to_string(),
+    )
 }
 
 fn delete_impl(ncx: &NativeCallContext, set: &MemberSet, opts: &Map) -> RhaiResult<Map> {
-    act(ncx, set, Level::Members, opts, true, |conn, stamp, _| actions::members::delete(conn, stamp))
+    act(ncx, set, Level::Members, opts, true, |conn, stamp, _| {
+        actions::members::delete(conn, stamp)
+    })
 }
 
 fn reset_impl(ncx: &NativeCallContext, set: &MemberSet, opts: &Map) -> RhaiResult<Map> {
-    act(ncx, set, Level::Members, opts, false, |conn, stamp, _| actions::access::reset(conn, stamp))
+    act(ncx, set, Level::Members, opts, false, |conn, stamp, _| {
+        actions::access::reset(conn, stamp)
+    })
 }
 
-fn license_impl(ncx: &NativeCallContext, set: &MemberSet, opts: &Map, assign: bool) -> RhaiResult<Map> {
+fn license_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    opts: &Map,
+    assign: bool,
+) -> RhaiResult<Map> {
     act(ncx, set, Level::Members, opts, false, |conn, stamp, o| {
         if assign {
             actions::licenses::assign(conn, stamp, o.partial)
@@ -311,7 +403,14 @@ fn course_action(
     apply: impl FnOnce(&rusqlite::Connection, &Stamp, &str) -> actions::Result<Report>,
 ) -> RhaiResult<Map> {
     let course = course_of(ncx, set)?;
-    act(ncx, set, Level::Participations, opts, destructive, |conn, stamp, _| apply(conn, stamp, course))
+    act(
+        ncx,
+        set,
+        Level::Participations,
+        opts,
+        destructive,
+        |conn, stamp, _| apply(conn, stamp, course),
+    )
 }
 
 fn invite_impl(ncx: &NativeCallContext, set: &MemberSet, opts: &Map) -> RhaiResult<Map> {
@@ -321,14 +420,24 @@ fn invite_impl(ncx: &NativeCallContext, set: &MemberSet, opts: &Map) -> RhaiResu
     })
 }
 
-fn status_impl(ncx: &NativeCallContext, set: &MemberSet, status: &str, opts: &Map) -> RhaiResult<Map> {
+fn status_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    status: &str,
+    opts: &Map,
+) -> RhaiResult<Map> {
     let status = codes::participation_status(status).or_else(|e| fail(ncx, e))?;
     course_action(ncx, set, opts, false, |conn, stamp, course| {
         actions::participations::set_status(conn, stamp, course, status)
     })
 }
 
-fn deadline_impl(ncx: &NativeCallContext, set: &MemberSet, date: Option<&str>, opts: &Map) -> RhaiResult<Map> {
+fn deadline_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    date: Option<&str>,
+    opts: &Map,
+) -> RhaiResult<Map> {
     let date = match date {
         Some(text) => Some(super::filters::date_arg(ncx, text)?.to_string()),
         None => None,
@@ -339,29 +448,51 @@ fn deadline_impl(ncx: &NativeCallContext, set: &MemberSet, date: Option<&str>, o
 }
 
 /// Where a ZIP is written while the run is open: beside its final name.
-fn temporary_path(ncx: &NativeCallContext, path: &str) -> RhaiResult<(std::path::PathBuf, std::path::PathBuf)> {
+fn temporary_path(
+    ncx: &NativeCallContext,
+    path: &str,
+) -> RhaiResult<(std::path::PathBuf, std::path::PathBuf)> {
     let dest = std::path::PathBuf::from(path.trim());
     let Some(file_name) = dest.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-        return fail(ncx, format!("\"{path}\" is not a file name; give a path such as \"certificates.zip\""));
+        return fail(
+            ncx,
+            format!("\"{path}\" is not a file name; give a path such as \"certificates.zip\""),
+        );
     };
     if dest.is_dir() {
-        return fail(ncx, format!("\"{path}\" is a folder; give a file name such as \"{path}/certificates.zip\""));
+        return fail(
+            ncx,
+            format!("\"{path}\" is a folder; give a file name such as \"{path}/certificates.zip\""),
+        );
     }
     let dir = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
     if !dir.is_dir() {
-        return fail(ncx, format!("the folder {} does not exist; create it first", dir.display()));
+        return fail(
+            ncx,
+            format!(
+                "the folder {} does not exist; create it first",
+                dir.display()
+            ),
+        );
     }
     let tmp = dir.join(format!(".{file_name}.rollcall-{}.tmp", std::process::id()));
     Ok((tmp, dest))
 }
 
-fn export_impl(ncx: &NativeCallContext, set: &MemberSet, path: &str, opts: &Map) -> RhaiResult<Map> {
+fn export_impl(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    path: &str,
+    opts: &Map,
+) -> RhaiResult<Map> {
     let (tmp, dest) = temporary_path(ncx, path)?;
     set.ctx.state.borrow_mut().files.push((tmp.clone(), dest));
-    course_action(ncx, set, opts, false, |conn, stamp, _| crate::certs::export(conn, stamp, &tmp))
+    course_action(ncx, set, opts, false, |conn, stamp, _| {
+        crate::certs::export(conn, stamp, &tmp)
+    })
 }
 
 /// A one-off change to the academy itself: counted and logged like an action.
@@ -369,7 +500,11 @@ fn academy_change(ncx: &NativeCallContext, action: &str, target: &str) {
     let ctx = Ctx::of(ncx);
     ctx.state.borrow_mut().actions += 1;
     ctx.state.borrow_mut().changes += 1;
-    let dry = if ctx.options.dry_run { " [dry run]" } else { "" };
+    let dry = if ctx.options.dry_run {
+        " [dry run]"
+    } else {
+        ""
+    };
     ctx.log(&format!("{action}: {target}{dry}"));
 }
 
@@ -381,11 +516,20 @@ pub mod api {
     /// members().country("NL").limit(10).assign_group("support")
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn assign_group(ncx: NativeCallContext, set: &mut MemberSet, name: &str) -> RhaiResult<Map> {
+    pub fn assign_group(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        name: &str,
+    ) -> RhaiResult<Map> {
         super::assign_group_impl(&ncx, set, name, &Map::new(), false)
     }
     #[rhai_fn(pure, return_raw, name = "assign_group")]
-    pub fn assign_group_opts(ncx: NativeCallContext, set: &mut MemberSet, name: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn assign_group_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        name: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::assign_group_impl(&ncx, set, name, &opts, false)
     }
 
@@ -395,11 +539,20 @@ pub mod api {
     /// members().in_group("new-hires").created_before("2025-01-01").remove_from_group("new-hires")
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn remove_from_group(ncx: NativeCallContext, set: &mut MemberSet, name: &str) -> RhaiResult<Map> {
+    pub fn remove_from_group(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        name: &str,
+    ) -> RhaiResult<Map> {
         super::assign_group_impl(&ncx, set, name, &Map::new(), true)
     }
     #[rhai_fn(pure, return_raw, name = "remove_from_group")]
-    pub fn remove_from_group_opts(ncx: NativeCallContext, set: &mut MemberSet, name: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn remove_from_group_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        name: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::assign_group_impl(&ncx, set, name, &opts, true)
     }
 
@@ -409,11 +562,20 @@ pub mod api {
     /// members().in_group("sales").limit(20).assign_course("SALES-201")
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn assign_course(ncx: NativeCallContext, set: &mut MemberSet, code: &str) -> RhaiResult<Map> {
+    pub fn assign_course(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+    ) -> RhaiResult<Map> {
         super::assign_course_impl(&ncx, set, code, &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "assign_course")]
-    pub fn assign_course_opts(ncx: NativeCallContext, set: &mut MemberSet, code: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn assign_course_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::assign_course_impl(&ncx, set, code, &opts)
     }
 
@@ -424,11 +586,20 @@ pub mod api {
     /// members().in_group("new-hires").limit(20).assign_series("onboarding")
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn assign_series(ncx: NativeCallContext, set: &mut MemberSet, code: &str) -> RhaiResult<Map> {
+    pub fn assign_series(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+    ) -> RhaiResult<Map> {
         super::assign_series_impl(&ncx, set, code, &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "assign_series")]
-    pub fn assign_series_opts(ncx: NativeCallContext, set: &mut MemberSet, code: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn assign_series_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::assign_series_impl(&ncx, set, code, &opts)
     }
 
@@ -458,7 +629,11 @@ pub mod api {
         super::suspend_or_reactivate(&ncx, set, &Map::new(), false)
     }
     #[rhai_fn(pure, return_raw, name = "reactivate")]
-    pub fn reactivate_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
+    pub fn reactivate_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::suspend_or_reactivate(&ncx, set, &opts, false)
     }
 
@@ -487,7 +662,12 @@ pub mod api {
         super::country_impl(&ncx, set, code, &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "set_country")]
-    pub fn set_country_opts(ncx: NativeCallContext, set: &mut MemberSet, code: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn set_country_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::country_impl(&ncx, set, code, &opts)
     }
 
@@ -497,11 +677,20 @@ pub mod api {
     /// members().anonymous().limit(10).set_visibility("hidden")
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn set_visibility(ncx: NativeCallContext, set: &mut MemberSet, value: &str) -> RhaiResult<Map> {
+    pub fn set_visibility(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        value: &str,
+    ) -> RhaiResult<Map> {
         super::visibility_impl(&ncx, set, value, &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "set_visibility")]
-    pub fn set_visibility_opts(ncx: NativeCallContext, set: &mut MemberSet, value: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn set_visibility_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        value: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::visibility_impl(&ncx, set, value, &opts)
     }
 
@@ -511,11 +700,20 @@ pub mod api {
     /// members().country("BE").limit(10).set_language("nl")
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn set_language(ncx: NativeCallContext, set: &mut MemberSet, code: &str) -> RhaiResult<Map> {
+    pub fn set_language(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+    ) -> RhaiResult<Map> {
         super::language_impl(&ncx, set, code, &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "set_language")]
-    pub fn set_language_opts(ncx: NativeCallContext, set: &mut MemberSet, code: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn set_language_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::language_impl(&ncx, set, code, &opts)
     }
 
@@ -529,7 +727,12 @@ pub mod api {
         super::team_impl(&ncx, set, name, &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "set_team")]
-    pub fn set_team_opts(ncx: NativeCallContext, set: &mut MemberSet, name: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn set_team_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        name: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::team_impl(&ncx, set, name, &opts)
     }
 
@@ -543,7 +746,12 @@ pub mod api {
         super::role_impl(&ncx, set, role, &Map::new(), true)
     }
     #[rhai_fn(pure, return_raw, name = "add_role")]
-    pub fn add_role_opts(ncx: NativeCallContext, set: &mut MemberSet, role: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn add_role_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        role: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::role_impl(&ncx, set, role, &opts, true)
     }
 
@@ -557,7 +765,12 @@ pub mod api {
         super::role_impl(&ncx, set, role, &Map::new(), false)
     }
     #[rhai_fn(pure, return_raw, name = "remove_role")]
-    pub fn remove_role_opts(ncx: NativeCallContext, set: &mut MemberSet, role: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn remove_role_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        role: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::role_impl(&ncx, set, role, &opts, false)
     }
 
@@ -573,7 +786,11 @@ pub mod api {
         super::reset_impl(&ncx, set, &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "reset_access_code")]
-    pub fn reset_access_code_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
+    pub fn reset_access_code_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::reset_impl(&ncx, set, &opts)
     }
 
@@ -588,7 +805,11 @@ pub mod api {
         super::license_impl(&ncx, set, &Map::new(), true)
     }
     #[rhai_fn(pure, return_raw, name = "assign_license")]
-    pub fn assign_license_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
+    pub fn assign_license_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::license_impl(&ncx, set, &opts, true)
     }
 
@@ -602,7 +823,11 @@ pub mod api {
         super::license_impl(&ncx, set, &Map::new(), false)
     }
     #[rhai_fn(pure, return_raw, name = "release_license")]
-    pub fn release_license_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
+    pub fn release_license_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::license_impl(&ncx, set, &opts, false)
     }
 
@@ -630,11 +855,17 @@ pub mod api {
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn retake(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<Map> {
-        super::course_action(&ncx, set, &Map::new(), false, |c, s, course| actions::participations::retake(c, s, course))
+        super::course_action(
+            &ncx,
+            set,
+            &Map::new(),
+            false,
+            actions::participations::retake,
+        )
     }
     #[rhai_fn(pure, return_raw, name = "retake")]
     pub fn retake_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
-        super::course_action(&ncx, set, &opts, false, |c, s, course| actions::participations::retake(c, s, course))
+        super::course_action(&ncx, set, &opts, false, actions::participations::retake)
     }
 
     /// Sets the result: "passed", "failed" or "undecided". Passing issues a
@@ -644,11 +875,20 @@ pub mod api {
     /// course("SAFE-101").participants().undecided().limit(3).set_status("passed")
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn set_status(ncx: NativeCallContext, set: &mut MemberSet, status: &str) -> RhaiResult<Map> {
+    pub fn set_status(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        status: &str,
+    ) -> RhaiResult<Map> {
         super::status_impl(&ncx, set, status, &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "set_status")]
-    pub fn set_status_opts(ncx: NativeCallContext, set: &mut MemberSet, status: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn set_status_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        status: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::status_impl(&ncx, set, status, &opts)
     }
 
@@ -658,11 +898,20 @@ pub mod api {
     /// course("GDPR-201").participants().undecided().limit(10).set_deadline("2027-03-31")
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn set_deadline(ncx: NativeCallContext, set: &mut MemberSet, date: &str) -> RhaiResult<Map> {
+    pub fn set_deadline(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        date: &str,
+    ) -> RhaiResult<Map> {
         super::deadline_impl(&ncx, set, Some(date), &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "set_deadline")]
-    pub fn set_deadline_opts(ncx: NativeCallContext, set: &mut MemberSet, date: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn set_deadline_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        date: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::deadline_impl(&ncx, set, Some(date), &opts)
     }
 
@@ -676,7 +925,11 @@ pub mod api {
         super::deadline_impl(&ncx, set, None, &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "clear_deadline")]
-    pub fn clear_deadline_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
+    pub fn clear_deadline_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::deadline_impl(&ncx, set, None, &opts)
     }
 
@@ -688,11 +941,17 @@ pub mod api {
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn remove(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<Map> {
-        super::course_action(&ncx, set, &Map::new(), true, |c, s, course| actions::participations::remove(c, s, course))
+        super::course_action(
+            &ncx,
+            set,
+            &Map::new(),
+            true,
+            actions::participations::remove,
+        )
     }
     #[rhai_fn(pure, return_raw, name = "remove")]
     pub fn remove_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
-        super::course_action(&ncx, set, &opts, true, |c, s, course| actions::participations::remove(c, s, course))
+        super::course_action(&ncx, set, &opts, true, actions::participations::remove)
     }
 
     /// Writes one PDF per participant with a current certificate, and a
@@ -703,11 +962,20 @@ pub mod api {
     /// course("GDPR-201").participants().passed().export_certificates("gdpr-certificates.zip")
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn export_certificates(ncx: NativeCallContext, set: &mut MemberSet, path: &str) -> RhaiResult<Map> {
+    pub fn export_certificates(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        path: &str,
+    ) -> RhaiResult<Map> {
         super::export_impl(&ncx, set, path, &Map::new())
     }
     #[rhai_fn(pure, return_raw, name = "export_certificates")]
-    pub fn export_certificates_opts(ncx: NativeCallContext, set: &mut MemberSet, path: &str, opts: Map) -> RhaiResult<Map> {
+    pub fn export_certificates_opts(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        path: &str,
+        opts: Map,
+    ) -> RhaiResult<Map> {
         super::export_impl(&ncx, set, path, &opts)
     }
 
@@ -779,14 +1047,27 @@ pub mod api {
     /// create_series("security", "Security Basics", ["SEC-201", "GDPR-201"])
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn create_series(ncx: NativeCallContext, code: &str, title: &str, courses: Array) -> RhaiResult<String> {
+    pub fn create_series(
+        ncx: NativeCallContext,
+        code: &str,
+        title: &str,
+        courses: Array,
+    ) -> RhaiResult<String> {
         let codes = courses
             .into_iter()
-            .map(|c| c.into_string().or_else(|t| fail(&ncx, format!("create_series() takes course codes as strings, got a {t}"))))
+            .map(|c| {
+                c.into_string().or_else(|t| {
+                    fail(
+                        &ncx,
+                        format!("create_series() takes course codes as strings, got a {t}"),
+                    )
+                })
+            })
             .collect::<RhaiResult<Vec<String>>>()?;
         let ctx = Ctx::of(&ncx);
-        let code = actions::catalog::create_series(&ctx.conn, &super::stamp(&ctx), code, title, &codes)
-            .or_else(|e| super::action_error(&ncx, e))?;
+        let code =
+            actions::catalog::create_series(&ctx.conn, &super::stamp(&ctx), code, title, &codes)
+                .or_else(|e| super::action_error(&ncx, e))?;
         super::academy_change(&ncx, "create_series", &code);
         Ok(code)
     }

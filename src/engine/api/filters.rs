@@ -34,8 +34,14 @@ pub fn date_arg(ncx: &NativeCallContext, value: &str) -> RhaiResult<jiff::civil:
     })
 }
 
-fn resolve(ncx: &NativeCallContext, set: &MemberSet, table: lookup::Table, key: &str) -> RhaiResult<i64> {
+fn resolve(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
+    table: lookup::Table,
+    key: &str,
+) -> RhaiResult<i64> {
     let conn = &set.ctx.conn;
+    let key = key.trim();
     match lookup::find(conn, table, key) {
         Ok(Some(found)) => Ok(found.id),
         Ok(None) => fail(ncx, lookup::unknown(conn, table, key)),
@@ -53,7 +59,18 @@ pub mod api {
     /// members().search("garcia").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn search(ncx: NativeCallContext, set: &mut MemberSet, text: &str) -> RhaiResult<MemberSet> {
+    pub fn search(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        text: &str,
+    ) -> RhaiResult<MemberSet> {
+        // An empty search would match everyone: a typo'd --arg must not select the academy.
+        if text.trim().is_empty() {
+            return fail(
+                &ncx,
+                "search() needs some text to look for; use members() for everyone",
+            );
+        }
         cond(&ncx, set, Cond::Search(fold(text.trim())))
     }
 
@@ -63,7 +80,11 @@ pub mod api {
     /// members().in_group("sales").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn in_group(ncx: NativeCallContext, set: &mut MemberSet, name: &str) -> RhaiResult<MemberSet> {
+    pub fn in_group(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        name: &str,
+    ) -> RhaiResult<MemberSet> {
         let id = resolve(&ncx, set, lookup::Table::Group, name)?;
         cond(&ncx, set, Cond::InGroup(id))
     }
@@ -74,7 +95,11 @@ pub mod api {
     /// members().not_in_group("sales").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn not_in_group(ncx: NativeCallContext, set: &mut MemberSet, name: &str) -> RhaiResult<MemberSet> {
+    pub fn not_in_group(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        name: &str,
+    ) -> RhaiResult<MemberSet> {
         let id = resolve(&ncx, set, lookup::Table::Group, name)?;
         cond(&ncx, set, Cond::NotInGroup(id))
     }
@@ -85,7 +110,11 @@ pub mod api {
     /// members().with_role("manager").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn with_role(ncx: NativeCallContext, set: &mut MemberSet, role: &str) -> RhaiResult<MemberSet> {
+    pub fn with_role(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        role: &str,
+    ) -> RhaiResult<MemberSet> {
         let bit = codes::role_bit(role).or_else(|e| fail(&ncx, e))?;
         cond(&ncx, set, Cond::WithRole(bit))
     }
@@ -96,7 +125,11 @@ pub mod api {
     /// members().country("NL").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn country(ncx: NativeCallContext, set: &mut MemberSet, code: &str) -> RhaiResult<MemberSet> {
+    pub fn country(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+    ) -> RhaiResult<MemberSet> {
         let code = codes::country(code).or_else(|e| fail(&ncx, e))?;
         cond(&ncx, set, Cond::Country(code))
     }
@@ -107,7 +140,11 @@ pub mod api {
     /// members().language("fr").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn language(ncx: NativeCallContext, set: &mut MemberSet, code: &str) -> RhaiResult<MemberSet> {
+    pub fn language(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+    ) -> RhaiResult<MemberSet> {
         let code = codes::language(code).or_else(|e| fail(&ncx, e))?;
         cond(&ncx, set, Cond::Language(code))
     }
@@ -178,7 +215,11 @@ pub mod api {
     /// members().created_before("2024-01-01").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn created_before(ncx: NativeCallContext, set: &mut MemberSet, date: &str) -> RhaiResult<MemberSet> {
+    pub fn created_before(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        date: &str,
+    ) -> RhaiResult<MemberSet> {
         let day = date_arg(&ncx, date)?;
         cond(&ncx, set, Cond::CreatedBefore(day.to_string()))
     }
@@ -189,7 +230,11 @@ pub mod api {
     /// members().created_after("2026-06-30").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn created_after(ncx: NativeCallContext, set: &mut MemberSet, date: &str) -> RhaiResult<MemberSet> {
+    pub fn created_after(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        date: &str,
+    ) -> RhaiResult<MemberSet> {
         let day = date_arg(&ncx, date)?;
         let next = day.tomorrow().or_else(|e| fail(&ncx, e.to_string()))?;
         cond(&ncx, set, Cond::CreatedFrom(next.to_string()))
@@ -201,7 +246,11 @@ pub mod api {
     /// members().enrolled_in("GDPR-201").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn enrolled_in(ncx: NativeCallContext, set: &mut MemberSet, code: &str) -> RhaiResult<MemberSet> {
+    pub fn enrolled_in(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+    ) -> RhaiResult<MemberSet> {
         let id = resolve(&ncx, set, lookup::Table::Course, code)?;
         cond(&ncx, set, Cond::EnrolledIn(id))
     }
@@ -212,7 +261,11 @@ pub mod api {
     /// members().in_group("sales").not_enrolled_in("GDPR-201").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn not_enrolled_in(ncx: NativeCallContext, set: &mut MemberSet, code: &str) -> RhaiResult<MemberSet> {
+    pub fn not_enrolled_in(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        code: &str,
+    ) -> RhaiResult<MemberSet> {
         let id = resolve(&ncx, set, lookup::Table::Course, code)?;
         cond(&ncx, set, Cond::NotEnrolledIn(id))
     }
@@ -267,7 +320,11 @@ pub mod api {
     /// members().order_by("country, -created_at").limit(3).usernames()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn order_by(ncx: NativeCallContext, set: &mut MemberSet, fields: &str) -> RhaiResult<MemberSet> {
+    pub fn order_by(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        fields: &str,
+    ) -> RhaiResult<MemberSet> {
         let mut keys = Vec::new();
         for part in fields.split(',') {
             let part = part.trim();
@@ -276,7 +333,13 @@ pub mod api {
             } else if let Some(rest) = part.strip_suffix(" desc").or(part.strip_suffix(" DESC")) {
                 (rest.trim(), true)
             } else {
-                (part.strip_suffix(" asc").or(part.strip_suffix(" ASC")).unwrap_or(part).trim(), false)
+                (
+                    part.strip_suffix(" asc")
+                        .or(part.strip_suffix(" ASC"))
+                        .unwrap_or(part)
+                        .trim(),
+                    false,
+                )
             };
             keys.push((super::field(&ncx, &set.query.kind, name)?, desc));
         }
@@ -321,7 +384,11 @@ pub mod api {
     /// course("GDPR-201").participants().deadline_before("2027-01-01").count()
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn deadline_before(ncx: NativeCallContext, set: &mut MemberSet, date: &str) -> RhaiResult<MemberSet> {
+    pub fn deadline_before(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        date: &str,
+    ) -> RhaiResult<MemberSet> {
         let day = date_arg(&ncx, date)?;
         cond(&ncx, set, Cond::DeadlineBefore(day.to_string()))
     }
@@ -404,7 +471,13 @@ fn where_cond(
     let field = field(ncx, kind, name)?;
     if op.trim().eq_ignore_ascii_case("in") {
         let Some(items) = value.clone().try_cast::<rhai::Array>() else {
-            return fail(ncx, format!("where(\"{name}\", \"in\", ...) needs an array, such as [\"NL\", \"BE\"]; got a {}", value.type_name()));
+            return fail(
+                ncx,
+                format!(
+                    "where(\"{name}\", \"in\", ...) needs an array, such as [\"NL\", \"BE\"]; got a {}",
+                    value.type_name()
+                ),
+            );
         };
         let values = items
             .into_iter()
@@ -415,18 +488,28 @@ fn where_cond(
     let Some(cmp) = CmpOp::parse(op) else {
         return fail(
             ncx,
-            format!("unknown operator '{op}'; use one of {}", OPERATORS.join(" ")),
+            format!(
+                "unknown operator '{op}'; use one of {}",
+                OPERATORS.join(" ")
+            ),
         );
     };
     if value.is_unit() {
         return match cmp {
             CmpOp::Eq => Ok(Cond::IsNull(field, true)),
             CmpOp::Ne => Ok(Cond::IsNull(field, false)),
-            _ => fail(ncx, format!("'{op}' cannot compare with () (no value); use \"=\" or \"!=\"")),
+            _ => fail(
+                ncx,
+                format!("'{op}' cannot compare with () (no value); use \"=\" or \"!=\""),
+            ),
         };
     }
     let check = cmp != CmpOp::Like && matches!(cmp, CmpOp::Eq | CmpOp::Ne);
-    Ok(Cond::Where(field, cmp, sql_value(ncx, &field, value, check)?))
+    Ok(Cond::Where(
+        field,
+        cmp,
+        sql_value(ncx, &field, value, check)?,
+    ))
 }
 
 /// A script value as a bound SQL value of the field's type. Enumerated fields
@@ -475,10 +558,14 @@ fn sql_value(
                 FieldType::Country => codes::country(&text),
                 FieldType::Language => codes::language(&text),
                 FieldType::Visibility => codes::visibility(&text).map(str::to_string),
-                FieldType::ParticipationStatus => codes::participation_status(&text).map(str::to_string),
+                FieldType::ParticipationStatus => {
+                    codes::participation_status(&text).map(str::to_string)
+                }
                 FieldType::MemberStatus => match text.trim().to_ascii_lowercase().as_str() {
                     s @ ("active" | "suspended") => Ok(s.to_string()),
-                    _ => Err(format!("unknown account status '{text}': use active or suspended")),
+                    _ => Err(format!(
+                        "unknown account status '{text}': use active or suspended"
+                    )),
                 },
                 _ => Ok(text),
             };

@@ -132,26 +132,41 @@ pub mod api {
     /// The participation's deadline (YYYY-MM-DD), or ().
     #[rhai_fn(get = "deadline", pure)]
     pub fn deadline(m: &mut Member) -> Dynamic {
-        m.row.participation.as_ref().map_or(Dynamic::UNIT, |p| opt(&p.deadline))
+        m.row
+            .participation
+            .as_ref()
+            .map_or(Dynamic::UNIT, |p| opt(&p.deadline))
     }
     /// Whether the participation is active at course level.
     #[rhai_fn(get = "active", pure)]
     pub fn active(m: &mut Member) -> Dynamic {
-        m.row.participation.as_ref().map_or(Dynamic::UNIT, |p| p.active.into())
+        m.row
+            .participation
+            .as_ref()
+            .map_or(Dynamic::UNIT, |p| p.active.into())
     }
     /// How many times the participant was invited.
     #[rhai_fn(get = "invitations", pure)]
     pub fn invitations(m: &mut Member) -> Dynamic {
-        m.row.participation.as_ref().map_or(Dynamic::UNIT, |p| p.invitations.into())
+        m.row
+            .participation
+            .as_ref()
+            .map_or(Dynamic::UNIT, |p| p.invitations.into())
     }
     #[rhai_fn(get = "last_invited_at", pure)]
     pub fn last_invited_at(m: &mut Member) -> Dynamic {
-        m.row.participation.as_ref().map_or(Dynamic::UNIT, |p| opt(&p.last_invited_at))
+        m.row
+            .participation
+            .as_ref()
+            .map_or(Dynamic::UNIT, |p| opt(&p.last_invited_at))
     }
     /// The attempt number, 1 for the first.
     #[rhai_fn(get = "attempt", pure)]
     pub fn attempt(m: &mut Member) -> Dynamic {
-        m.row.participation.as_ref().map_or(Dynamic::UNIT, |p| p.attempt.into())
+        m.row
+            .participation
+            .as_ref()
+            .map_or(Dynamic::UNIT, |p| p.attempt.into())
     }
     #[rhai_fn(get = "score", pure)]
     pub fn score(m: &mut Member) -> Dynamic {
@@ -163,11 +178,17 @@ pub mod api {
     }
     #[rhai_fn(get = "completed_at", pure)]
     pub fn completed_at(m: &mut Member) -> Dynamic {
-        m.row.participation.as_ref().map_or(Dynamic::UNIT, |p| opt(&p.completed_at))
+        m.row
+            .participation
+            .as_ref()
+            .map_or(Dynamic::UNIT, |p| opt(&p.completed_at))
     }
     #[rhai_fn(get = "enrolled_at", pure)]
     pub fn enrolled_at(m: &mut Member) -> Dynamic {
-        m.row.participation.as_ref().map_or(Dynamic::UNIT, |p| p.enrolled_at.clone().into())
+        m.row
+            .participation
+            .as_ref()
+            .map_or(Dynamic::UNIT, |p| p.enrolled_at.clone().into())
     }
 
     /// All fields as a map.

@@ -26,11 +26,13 @@ pub fn head(ncx: &NativeCallContext, set: &MemberSet, n: i64) -> RhaiResult<Vec<
 pub fn show_rows(ncx: &NativeCallContext, set: &MemberSet, n: i64) -> RhaiResult<()> {
     let rows = head(ncx, set, n)?;
     let ctx = &set.ctx;
-    if rows.is_empty() {
+    if rows.is_empty() && n > 0 {
         ctx.print(&format!("(no {})", set.describe()));
         return Ok(());
     }
-    ctx.print(&render::member_table(&rows));
+    if !rows.is_empty() {
+        ctx.print(&render::member_table(&rows));
+    }
     let total = if (rows.len() as i64) < n {
         rows.len() as i64
     } else {
