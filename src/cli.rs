@@ -101,6 +101,46 @@ pub enum Command {
         #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_arg)]
         args: Vec<(String, String)>,
     },
+    /// Import members (or participations) from a CSV file
+    Import {
+        /// The CSV file
+        file: PathBuf,
+        /// upsert: add and update; sync: also delete every member absent from the file
+        #[arg(long, value_enum, default_value_t = ImportMode::Upsert)]
+        mode: ImportMode,
+        /// Sync refuses to delete more members than this [default: 10% of the members]
+        #[arg(long, value_name = "N")]
+        max_deletions: Option<i64>,
+        /// Apply the valid rows and write the invalid ones to the rejects file
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Where --skip-invalid writes rejected rows [default: FILE.rejects.csv]
+        #[arg(long, value_name = "FILE")]
+        rejects: Option<PathBuf>,
+        /// Create the groups the file names that do not exist
+        #[arg(long)]
+        create_groups: bool,
+        /// Only plan: write what the import would do to FILE (.csv or .json), change nothing
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// The file holds participations (course,username,status,deadline,active)
+        #[arg(long)]
+        participations: bool,
+    },
+    /// Export every member (or participation) as CSV, in the import format
+    Export {
+        /// The CSV file to write
+        file: PathBuf,
+        /// The delimiter: ',' ';' or 'tab'
+        #[arg(long, default_value = ",", value_parser = parse_delimiter)]
+        delimiter: u8,
+        /// Start with a UTF-8 byte order mark (for spreadsheets that need it)
+        #[arg(long)]
+        bom: bool,
+        /// Export participations (course,username,status,deadline,active)
+        #[arg(long)]
+        participations: bool,
+    },
     /// The message queue: list it, or deliver it over SMTP
     Outbox {
         #[command(subcommand)]
@@ -149,6 +189,21 @@ pub enum OutboxCommand {
         #[arg(long, default_value_t = 100_000)]
         limit: i64,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+pub enum ImportMode {
+    Upsert,
+    Sync,
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "," => Ok(b','),
+        ";" => Ok(b';'),
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ => Err(format!("the delimiter is ',', ';' or 'tab', not '{text}'")),
+    }
 }
 
 fn parse_arg(text: &str) -> Result<(String, String), String> {

@@ -203,7 +203,8 @@ fn discard_files(ctx: &Ctx) {
     }
 }
 
-fn record_start(conn: &Connection, script: &Script) -> anyhow::Result<i64> {
+/// Records the start of a run (of a script, or of a command such as an import).
+pub fn record_start(conn: &Connection, script: &Script) -> anyhow::Result<i64> {
     let args: serde_json::Map<String, serde_json::Value> = script
         .args
         .iter()
@@ -225,23 +226,41 @@ fn record_start(conn: &Connection, script: &Script) -> anyhow::Result<i64> {
 
 fn record_end(ctx: &Ctx, id: i64, outcome: &Outcome) -> anyhow::Result<()> {
     let state = ctx.state.borrow();
+    let output = ctx.output.borrow().clone().unwrap_or_default();
+    record_finish(
+        &ctx.conn,
+        id,
+        outcome,
+        state.actions,
+        state.changes,
+        &output,
+    )
+}
+
+/// Records how a run ended. A failed run changed nothing, whatever its
+/// actions counted before the rollback.
+pub fn record_finish(
+    conn: &Connection,
+    id: i64,
+    outcome: &Outcome,
+    actions: i64,
+    changes: i64,
+    output: &str,
+) -> anyhow::Result<()> {
     let (label, error) = match outcome {
         Outcome::Success(_) => ("success", None),
         Outcome::Failed(text) => ("error", Some(text.as_str())),
         Outcome::Refused(text) => ("refused", Some(text.as_str())),
     };
-    // A failed run changed nothing, whatever its actions counted before the rollback.
     let (actions, changes) = match outcome {
-        Outcome::Success(_) => (state.actions, state.changes),
+        Outcome::Success(_) => (actions, changes),
         _ => (0, 0),
     };
-    let output = ctx.output.borrow().clone().unwrap_or_default();
-    ctx.conn
-        .execute(
-            "UPDATE runs SET ended_at = ?2, outcome = ?3, error = ?4, actions = ?5, changes = ?6,
+    conn.execute(
+        "UPDATE runs SET ended_at = ?2, outcome = ?3, error = ?4, actions = ?5, changes = ?6,
                  output = ?7 WHERE id = ?1",
-            params![id, store::now(), label, error, actions, changes, output],
-        )
-        .context("cannot record the end of the run")?;
+        params![id, store::now(), label, error, actions, changes, output],
+    )
+    .context("cannot record the end of the run")?;
     Ok(())
 }

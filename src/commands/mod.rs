@@ -5,6 +5,7 @@ mod history;
 mod init;
 mod outbox;
 mod script;
+mod transfer;
 
 use crate::ExitStatus;
 use crate::cli::{Command, Config};
@@ -15,6 +16,13 @@ pub fn dispatch(config: &Config) -> anyhow::Result<ExitStatus> {
         Command::Demo { members } => demo::run(config, *members),
         Command::Run { file, args } => script::run_file(config, file, args),
         Command::Eval { expr, args } => script::eval(config, expr, args),
+        Command::Import { .. } => transfer::import(config),
+        Command::Export {
+            file,
+            delimiter,
+            bom,
+            participations,
+        } => transfer::export(config, file, *delimiter, *bom, *participations),
         Command::Outbox { action } => outbox::run(config, action),
         Command::Runs { limit } => history::runs(config, *limit),
         Command::Audit { run, member, limit } => {

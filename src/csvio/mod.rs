@@ -1,4 +1,61 @@
-//! CSV: the shared cell rules of every file rollcall writes.
+//! CSV export and import of members and participations (SPEC section 4),
+//! and the cell rules shared by every file rollcall writes.
+
+pub mod export;
+pub mod import;
+pub mod participations;
+pub mod read;
+
+/// The member columns, in export order.
+pub const MEMBER_COLUMNS: [&str; 14] = [
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "language",
+    "country",
+    "visibility",
+    "team",
+    "roles",
+    "groups",
+    "anonymous",
+    "license",
+    "suspended",
+    "deleted",
+];
+
+/// The participation columns, in export order.
+pub const PARTICIPATION_COLUMNS: [&str; 5] = ["course", "username", "status", "deadline", "active"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    /// The file as a whole: cannot be read, is empty, has a bad header.
+    #[error("{0}")]
+    File(String),
+    #[error("line {line}: {message}")]
+    Line { line: u64, message: String },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+impl From<rusqlite::types::FromSqlError> for CsvError {
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        CsvError::Sql(e.into())
+    }
+}
+
+impl CsvError {
+    fn at(line: u64, err: csv::Error) -> CsvError {
+        CsvError::Line {
+            line,
+            message: err.to_string(),
+        }
+    }
+
+    fn write(err: csv::Error) -> CsvError {
+        CsvError::File(format!("cannot write the CSV file: {err}"))
+    }
+}
 
 /// A cell a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`,
 /// tab or carriage return) gets a leading apostrophe, so it stays text.
@@ -9,9 +66,25 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Reverses `neutralize`: a leading apostrophe before a formula character
+/// goes, so an exported file reads back unchanged.
+pub fn unneutralize(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn neutralized_cells_read_back_as_written() {
+        for cell in ["=1+2", "+31 6 1234", "-", "@home", "plain", "'quoted", ""] {
+            assert_eq!(unneutralize(&neutralize(cell)), cell);
+        }
+    }
 
     #[test]
     fn formulas_are_neutralized() {

@@ -57,7 +57,7 @@ fn options(ncx: &NativeCallContext, opts: &Map, allowed: &[&str]) -> RhaiResult<
 }
 
 /// Fills the selection with the set's member ids or participation ids; returns the count.
-fn select(ncx: &NativeCallContext, set: &MemberSet, level: Level) -> RhaiResult<i64> {
+pub(super) fn select(ncx: &NativeCallContext, set: &MemberSet, level: Level) -> RhaiResult<i64> {
     let conn = &set.ctx.conn;
     let column = match level {
         Level::Members => "m.id",
@@ -124,7 +124,7 @@ fn act(
     finish(ctx, report, needs_confirmation && !confirmed)
 }
 
-fn stamp(ctx: &Ctx) -> Stamp {
+pub(super) fn stamp(ctx: &Ctx) -> Stamp {
     Stamp {
         run_id: ctx.state.borrow().run_id,
         at: store::now(),
@@ -447,39 +447,17 @@ fn deadline_impl(
     })
 }
 
-/// Where a ZIP is written while the run is open: beside its final name.
-fn temporary_path(
+/// Where a file is written while the run is open: beside its final name.
+/// The runner moves it into place when the run commits.
+pub(super) fn pending_file(
     ncx: &NativeCallContext,
+    ctx: &Ctx,
     path: &str,
-) -> RhaiResult<(std::path::PathBuf, std::path::PathBuf)> {
+) -> RhaiResult<std::path::PathBuf> {
     let dest = std::path::PathBuf::from(path.trim());
-    let Some(file_name) = dest.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-        return fail(
-            ncx,
-            format!("\"{path}\" is not a file name; give a path such as \"certificates.zip\""),
-        );
-    };
-    if dest.is_dir() {
-        return fail(
-            ncx,
-            format!("\"{path}\" is a folder; give a file name such as \"{path}/certificates.zip\""),
-        );
-    }
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return fail(
-            ncx,
-            format!(
-                "the folder {} does not exist; create it first",
-                dir.display()
-            ),
-        );
-    }
-    let tmp = dir.join(format!(".{file_name}.rollcall-{}.tmp", std::process::id()));
-    Ok((tmp, dest))
+    let tmp = crate::files::temporary_beside(&dest).or_else(|e| fail(ncx, e))?;
+    ctx.state.borrow_mut().files.push((tmp.clone(), dest));
+    Ok(tmp)
 }
 
 fn export_impl(
@@ -488,8 +466,7 @@ fn export_impl(
     path: &str,
     opts: &Map,
 ) -> RhaiResult<Map> {
-    let (tmp, dest) = temporary_path(ncx, path)?;
-    set.ctx.state.borrow_mut().files.push((tmp.clone(), dest));
+    let tmp = pending_file(ncx, &set.ctx, path)?;
     course_action(ncx, set, opts, false, |conn, stamp, _| {
         crate::certs::export(conn, stamp, &tmp)
     })

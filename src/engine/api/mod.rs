@@ -5,6 +5,7 @@ pub mod actions;
 pub mod filters;
 pub mod member;
 pub mod terminals;
+pub mod transfer;
 
 use rhai::{Engine, exported_module};
 
@@ -21,4 +22,5 @@ pub fn register(engine: &mut Engine) {
     engine.register_global_module(exported_module!(terminals::api).into());
     engine.register_global_module(exported_module!(member::api).into());
     engine.register_global_module(exported_module!(actions::api).into());
+    engine.register_global_module(exported_module!(transfer::api).into());
 }

@@ -1,0 +1,254 @@
+//! CSV from scripts: `export_csv(path)` of the academy or of a set, and
+//! `import_csv(path, #{...})` inside the run's transaction.
+
+use rhai::Map;
+use rhai::plugin::*;
+
+use super::actions::{Level, pending_file, select};
+use crate::csvio::export::{self, Format, Which};
+use crate::csvio::import::{self, ImportError, Mode, Options, Sinks};
+use crate::csvio::read::CsvFile;
+use crate::engine::Ctx;
+use crate::engine::error::{RhaiResult, fail, refuse};
+use crate::engine::types::MemberSet;
+
+fn report(ctx: &Ctx, action: &str, matched: i64, written: u64) -> Map {
+    let mut map = Map::new();
+    map.insert("action".into(), action.into());
+    map.insert("matched".into(), matched.into());
+    map.insert("changed".into(), (written as i64).into());
+    map.insert("skipped".into(), 0_i64.into());
+    map.insert("dry_run".into(), ctx.options.dry_run.into());
+    ctx.log(&format!("{action}: {written} members written"));
+    map
+}
+
+fn export_impl(
+    ncx: &NativeCallContext,
+    ctx: &Ctx,
+    set: Option<&MemberSet>,
+    path: &str,
+) -> RhaiResult<Map> {
+    let tmp = pending_file(ncx, ctx, path)?;
+    let (which, matched) = match set {
+        Some(set) => (Which::Selection, select(ncx, set, Level::Members)?),
+        None => (Which::All, -1),
+    };
+    let written = export::members(&ctx.conn, &tmp, Format::default(), which, &mut |_| {})
+        .or_else(|e| fail(ncx, e.to_string()))?;
+    let matched = if matched < 0 { written as i64 } else { matched };
+    Ok(report(ctx, "export_csv", matched, written))
+}
+
+fn flag(ncx: &NativeCallContext, opts: &Map, name: &str) -> RhaiResult<bool> {
+    match opts.get(name) {
+        None => Ok(false),
+        Some(v) => v.as_bool().or_else(|_| {
+            fail(
+                ncx,
+                format!("import_csv option '{name}' must be true or false, got {v}"),
+            )
+        }),
+    }
+}
+
+fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Map> {
+    const ALLOWED: [&str; 6] = [
+        "mode",
+        "max_deletions",
+        "skip_invalid",
+        "rejects",
+        "create_groups",
+        "confirm",
+    ];
+    if let Some(key) = opts.keys().find(|k| !ALLOWED.contains(&k.as_str())) {
+        return fail(
+            ncx,
+            format!(
+                "import_csv() has no option '{key}'; its options are: {}",
+                ALLOWED.join(", ")
+            ),
+        );
+    }
+    let ctx = Ctx::of(ncx);
+    let mode = match opts.get("mode").map(|m| m.to_string()) {
+        None => Mode::Upsert,
+        Some(m) if m == "upsert" => Mode::Upsert,
+        Some(m) if m == "sync" => Mode::Sync,
+        Some(other) => {
+            return fail(
+                ncx,
+                format!("import_csv mode is \"upsert\" or \"sync\", not \"{other}\""),
+            );
+        }
+    };
+    let max_deletions = match opts.get("max_deletions") {
+        None => None,
+        Some(v) => Some(
+            v.as_int()
+                .or_else(|_| fail(ncx, format!("max_deletions must be a number, got {v}")))?,
+        ),
+    };
+    let confirmed = flag(ncx, opts, "confirm")? || ctx.options.yes;
+    if mode == Mode::Sync && !confirmed && !ctx.options.dry_run {
+        return refuse(
+            ncx,
+            "import_csv() in sync mode deletes every member absent from the file; confirm with --yes \
+             or #{confirm: true}, after checking the plan with a dry run (--dry-run)",
+        );
+    }
+    let options = Options {
+        mode,
+        max_deletions,
+        skip_invalid: flag(ncx, opts, "skip_invalid")?,
+        create_groups: flag(ncx, opts, "create_groups")?,
+    };
+    let source = std::path::PathBuf::from(path.trim());
+    let mut file = CsvFile::open(&source).or_else(|e| fail(ncx, e.to_string()))?;
+    let rejects_path = match opts.get("rejects") {
+        Some(p) => p.to_string(),
+        None => source.with_extension("rejects.csv").display().to_string(),
+    };
+    let mut rejects: Option<csv::Writer<std::fs::File>> = None;
+    let header = file.header.clone();
+    let rejects_tmp = if options.skip_invalid {
+        Some(pending_file(ncx, &ctx, &rejects_path)?)
+    } else {
+        None
+    };
+    let stamp = super::actions::stamp(&ctx);
+    let result = {
+        let mut reject_row =
+            |cells: &[String], reason: &str| -> Result<(), crate::csvio::CsvError> {
+                let fail = |e: csv::Error| {
+                    crate::csvio::CsvError::File(format!("cannot write {rejects_path}: {e}"))
+                };
+                if rejects.is_none()
+                    && let Some(tmp) = &rejects_tmp
+                {
+                    let mut w = csv::Writer::from_path(tmp).map_err(fail)?;
+                    let mut head = header.clone();
+                    head.push("reason".into());
+                    w.write_record(&head).map_err(fail)?;
+                    rejects = Some(w);
+                }
+                if let Some(w) = rejects.as_mut() {
+                    let mut record = cells.to_vec();
+                    record.push(reason.to_string());
+                    w.write_record(&record).map_err(fail)?;
+                }
+                Ok(())
+            };
+        let sinks = Sinks {
+            plan: &mut |_| Ok(()),
+            rejects: &mut reject_row,
+            progress: &mut |_| {},
+        };
+        import::members(
+            &ctx.conn,
+            &mut file,
+            &stamp,
+            &options,
+            &format!("import_csv {path}"),
+            sinks,
+        )
+    };
+    if let Some(mut w) = rejects {
+        w.flush()
+            .or_else(|e| fail(ncx, format!("cannot write {rejects_path}: {e}")))?;
+    }
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(ImportError::Refused(message)) => return refuse(ncx, message),
+        Err(other) => return fail(ncx, other.to_string()),
+    };
+    let c = &outcome.counts;
+    {
+        let mut state = ctx.state.borrow_mut();
+        state.actions += 1;
+        state.changes += (c.created + c.updated + c.suspended + c.reactivated + c.deleted) as i64;
+    }
+    ctx.log(&format!(
+        "import_csv: {} created, {} updated, {} unchanged, {} suspended, {} reactivated, {} deleted, {} rejected{}",
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.suspended,
+        c.reactivated,
+        c.deleted,
+        c.rejected,
+        if ctx.options.dry_run { " [dry run]" } else { "" }
+    ));
+    let mut map = Map::new();
+    map.insert("action".into(), "import_csv".into());
+    for (name, n) in [
+        ("created", c.created),
+        ("updated", c.updated),
+        ("unchanged", c.unchanged),
+        ("suspended", c.suspended),
+        ("reactivated", c.reactivated),
+        ("deleted", c.deleted),
+        ("rejected", c.rejected),
+    ] {
+        map.insert(name.into(), (n as i64).into());
+    }
+    let problems: rhai::Array = outcome
+        .problems
+        .iter()
+        .map(|p| Dynamic::from(format!("line {}: {}", p.line, p.message)))
+        .collect();
+    map.insert("problems".into(), problems.into());
+    map.insert("dry_run".into(), ctx.options.dry_run.into());
+    Ok(map)
+}
+
+#[export_module]
+pub mod api {
+    /// Writes every member to a CSV file in the import format. The file
+    /// appears when the run succeeds; a dry run writes nothing.
+    ///
+    /// ```rhai
+    /// export_csv("members.csv")
+    /// ```
+    #[rhai_fn(return_raw, name = "export_csv")]
+    pub fn export_all(ncx: NativeCallContext, path: &str) -> RhaiResult<Map> {
+        let ctx = Ctx::of(&ncx);
+        super::export_impl(&ncx, &ctx, None, path)
+    }
+
+    /// Writes the members of the set to a CSV file in the import format.
+    ///
+    /// ```rhai
+    /// members().country("NL").export_csv("dutch-members.csv")
+    /// ```
+    #[rhai_fn(pure, return_raw, name = "export_csv")]
+    pub fn export_set(ncx: NativeCallContext, set: &mut MemberSet, path: &str) -> RhaiResult<Map> {
+        let ctx = set.ctx.clone();
+        super::export_impl(&ncx, &ctx, Some(set), path)
+    }
+
+    /// Imports members from a CSV file (the export format), in upsert mode.
+    /// A file written by `export_csv` in the same run is not there yet: it
+    /// appears when the run commits.
+    ///
+    /// ```rhai
+    /// import_csv("members.csv")
+    /// ```
+    #[rhai_fn(return_raw, name = "import_csv")]
+    pub fn import_csv(ncx: NativeCallContext, path: &str) -> RhaiResult<Map> {
+        super::import_impl(&ncx, path, &Map::new())
+    }
+
+    /// Imports members with options: `mode` ("upsert" or "sync"),
+    /// `max_deletions`, `skip_invalid`, `rejects` (a path), `create_groups`,
+    /// `confirm`. Sync mode deletes members absent from the file and needs
+    /// confirmation.
+    ///
+    /// ```rhai
+    /// import_csv("members.csv", #{mode: "sync", max_deletions: 10, confirm: true})
+    /// ```
+    #[rhai_fn(return_raw, name = "import_csv")]
+    pub fn import_csv_opts(ncx: NativeCallContext, path: &str, opts: Map) -> RhaiResult<Map> {
+        super::import_impl(&ncx, path, &opts)
+    }
+}
