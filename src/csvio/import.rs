@@ -118,11 +118,13 @@ pub struct Outcome {
     pub problems: Vec<Problem>,
 }
 
+/// Receives each rejected row: its cells and the reason.
+pub type RejectSink<'a> = &'a mut dyn FnMut(&[String], &str) -> Result<(), CsvError>;
+
 /// Where the rows go besides the database: the plan, rejected rows, progress.
 pub struct Sinks<'a> {
     pub plan: &'a mut dyn FnMut(&PlanRow) -> Result<(), CsvError>,
-    /// Rejected rows: their cells and the reason.
-    pub rejects: &'a mut dyn FnMut(&[String], &str) -> Result<(), CsvError>,
+    pub rejects: RejectSink<'a>,
     pub progress: &'a mut dyn FnMut(u64),
 }
 

@@ -29,16 +29,8 @@ impl Lines {
             self.newlines.pop_front();
             self.line += 1;
         }
-        let mut line = self.line;
-        let mut at = byte;
-        for nl in &self.newlines {
-            if *nl != at {
-                break;
-            }
-            line += 1;
-            at += 1;
-        }
-        line
+        let blank = (byte..).zip(&self.newlines).take_while(|(at, nl)| **nl == *at).count();
+        self.line + blank as u64
     }
 }
 
