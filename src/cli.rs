@@ -146,11 +146,19 @@ pub enum Command {
         #[command(subcommand)]
         action: OutboxCommand,
     },
+    /// Scheduled runs: add, list, remove, run the due ones, or run as a daemon
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleCommand,
+    },
     /// List recorded runs, newest first
     Runs {
         /// How many to list
         #[arg(long, default_value_t = 20)]
         limit: i64,
+        /// Only the runs of this schedule
+        #[arg(long, value_name = "NAME")]
+        schedule: Option<String>,
     },
     /// List audit rows: what changed, by which run
     Audit {
@@ -189,6 +197,45 @@ pub enum OutboxCommand {
         #[arg(long, default_value_t = 100_000)]
         limit: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Add a schedule: run FILE whenever the cron expression matches (add --yes
+    /// to confirm destructive actions in its runs)
+    Add {
+        /// A name for the schedule
+        name: String,
+        /// Five-field cron expression: minute hour day-of-month month day-of-week
+        #[arg(long, value_name = "EXPR")]
+        cron: String,
+        /// The script to run
+        file: PathBuf,
+        /// A value for the script's `args` map (repeatable)
+        #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_arg)]
+        args: Vec<(String, String)>,
+        /// The time zone the cron expression is read in
+        #[arg(long, default_value = "UTC", value_name = "ZONE")]
+        tz: String,
+    },
+    /// List the schedules with their next due time and last outcome
+    List,
+    /// Remove a schedule (its run history stays)
+    Remove { name: String },
+    /// Enable a schedule; it is next due at its next cron time
+    Enable { name: String },
+    /// Disable a schedule
+    Disable { name: String },
+    /// Run every due schedule once, for a system cron or timer: silent unless
+    /// something failed, exit code 1 when a run failed
+    RunDue {
+        /// Take this time as now (RFC 3339, e.g. 2026-11-22T03:00:00Z)
+        #[arg(long, value_name = "TIMESTAMP")]
+        now: Option<String>,
+    },
+    /// Run due schedules in the foreground until SIGINT or SIGTERM, finishing
+    /// the run in progress
+    Daemon,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]

@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod progress;
 pub mod query;
 pub mod runner;
+pub mod schedule;
 pub mod store;
 
 pub use exit::ExitStatus;

@@ -86,12 +86,31 @@ fn text(value: &Value) -> String {
     }
 }
 
-pub fn runs(config: &Config, limit: i64) -> anyhow::Result<ExitStatus> {
+pub fn runs(config: &Config, limit: i64, schedule: Option<&str>) -> anyhow::Result<ExitStatus> {
+    let mut params = vec![Value::Integer(limit)];
+    let filter = match schedule {
+        Some(name) => {
+            let conn = store::open(&config.db)?;
+            let id: Option<i64> = conn
+                .query_row("SELECT id FROM schedules WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .ok();
+            let Some(id) = id else {
+                anyhow::bail!("no schedule named '{name}'; `rollcall schedule list` shows them");
+            };
+            params.push(Value::Integer(id));
+            "WHERE r.schedule_id = ?2"
+        }
+        None => "",
+    };
     print_rows(
         config,
-        "SELECT r.id, r.script, s.name, r.started_at, r.ended_at, r.outcome, r.actions, r.changes, r.error
-         FROM runs r LEFT JOIN schedules s ON s.id = r.schedule_id ORDER BY r.id DESC LIMIT ?1",
-        &[Value::Integer(limit)],
+        &format!(
+            "SELECT r.id, r.script, s.name, r.started_at, r.ended_at, r.outcome, r.actions, r.changes, r.error
+             FROM runs r LEFT JOIN schedules s ON s.id = r.schedule_id {filter} ORDER BY r.id DESC LIMIT ?1"
+        ),
+        &params,
         &["id", "script", "schedule", "started", "ended", "outcome", "actions", "changes", "error"],
     )
 }

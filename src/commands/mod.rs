@@ -1,9 +1,10 @@
 //! One file per sub-command; `dispatch` picks the one the command line names.
 
 mod demo;
-mod history;
+pub(crate) mod history;
 mod init;
 mod outbox;
+mod schedule;
 mod script;
 mod transfer;
 
@@ -24,7 +25,8 @@ pub fn dispatch(config: &Config) -> anyhow::Result<ExitStatus> {
             participations,
         } => transfer::export(config, file, *delimiter, *bom, *participations),
         Command::Outbox { action } => outbox::run(config, action),
-        Command::Runs { limit } => history::runs(config, *limit),
+        Command::Schedule { action } => schedule::run(config, action),
+        Command::Runs { limit, schedule } => history::runs(config, *limit, schedule.as_deref()),
         Command::Audit { run, member, limit } => {
             history::audit(config, *run, member.as_deref(), *limit)
         }

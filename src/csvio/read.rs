@@ -29,7 +29,10 @@ impl Lines {
             self.newlines.pop_front();
             self.line += 1;
         }
-        let blank = (byte..).zip(&self.newlines).take_while(|(at, nl)| **nl == *at).count();
+        let blank = (byte..)
+            .zip(&self.newlines)
+            .take_while(|(at, nl)| **nl == *at)
+            .count();
         self.line + blank as u64
     }
 }
