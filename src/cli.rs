@@ -60,6 +60,12 @@ pub struct Global {
     /// The largest array a script may build
     #[arg(long, global = true, value_name = "N")]
     pub max_array_size: Option<usize>,
+    /// The largest object map a script may build
+    #[arg(long, global = true, value_name = "N")]
+    pub max_map_size: Option<usize>,
+    /// Stop a script when the process holds more memory than this
+    #[arg(long, global = true, value_name = "MIB")]
+    pub max_memory: Option<usize>,
     /// The deepest nesting of function calls
     #[arg(long, global = true, value_name = "N")]
     pub max_call_depth: Option<usize>,
@@ -301,6 +307,12 @@ impl Config {
         }
         if let Some(n) = g.max_array_size {
             limits.max_array_size = n;
+        }
+        if let Some(n) = g.max_map_size {
+            limits.max_map_size = n;
+        }
+        if let Some(mib) = g.max_memory {
+            limits.max_memory = mib << 20;
         }
         if let Some(n) = g.max_call_depth {
             limits.max_call_depth = n;

@@ -2,6 +2,11 @@
 //! renamed when complete, so a reader never sees half a file.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Numbers the temporary files of this process: two exports to one name in a
+/// run must not share a temporary file.
+static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// The temporary name to write `dest` under, after checking `dest` can be written.
 pub fn temporary_beside(dest: &Path) -> Result<PathBuf, String> {
@@ -26,7 +31,11 @@ pub fn temporary_beside(dest: &Path) -> Result<PathBuf, String> {
             dir.display()
         ));
     }
-    Ok(dir.join(format!(".{file_name}.rollcall-{}.tmp", std::process::id())))
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    Ok(dir.join(format!(
+        ".{file_name}.rollcall-{}-{n}.tmp",
+        std::process::id()
+    )))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod csvio;
 pub mod engine;
 pub mod exit;
 pub mod files;
+pub mod memory;
 pub mod outbox;
 pub mod progress;
 pub mod query;
@@ -18,8 +19,12 @@ pub mod store;
 
 pub use exit::ExitStatus;
 
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;
+
 /// Runs one command line to completion and says how the process should exit.
 pub fn run(cli: cli::Cli) -> ExitStatus {
+    runner::install_panic_hook();
     let result = cli::Config::from_cli(cli).and_then(|config| commands::dispatch(&config));
     match result {
         Ok(status) => status,

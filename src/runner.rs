@@ -103,9 +103,11 @@ impl Runner {
                     .execute_batch("BEGIN IMMEDIATE")
                     .context("cannot start the run's transaction (is another run writing?)")?;
                 deadline.start(self.limits.timeout);
-                let result = engine
-                    .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
-                    .and_then(|value| self.present(&engine, &ast, value));
+                let result = guard_panics(|| {
+                    engine
+                        .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+                        .and_then(|value| self.present(&engine, &ast, value))
+                });
                 let keep = result.is_ok() && !dry_run;
                 let result = if keep {
                     result.and_then(|v| publish_files(&ctx).map(|()| v))
@@ -169,11 +171,52 @@ impl Runner {
     }
 }
 
+thread_local! {
+    /// Set while a script runs: its panics become script errors, not crashes.
+    static IN_SCRIPT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Keeps the default panic report for rollcall's own bugs, and silences it
+/// for panics a script causes (a sort comparer that is not a total order
+/// panics inside the standard library), which `guard_panics` reports instead.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !IN_SCRIPT.with(|flag| flag.get()) {
+            default(info);
+        }
+    }));
+}
+
+fn guard_panics(
+    eval: impl FnOnce() -> Result<Dynamic, Box<rhai::EvalAltResult>>,
+) -> Result<Dynamic, Box<rhai::EvalAltResult>> {
+    IN_SCRIPT.with(|flag| flag.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(eval));
+    IN_SCRIPT.with(|flag| flag.set(false));
+    result.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown failure".into());
+        Err(rhai::EvalAltResult::ErrorRuntime(
+            format!("the script made the engine fail: {what}").into(),
+            rhai::Position::NONE,
+        )
+        .into())
+    })
+}
+
 /// Moves the run's files to their final names, just before the commit. If
 /// one cannot be moved, those already moved are taken back out.
 fn publish_files(ctx: &Ctx) -> Result<(), Box<rhai::EvalAltResult>> {
     let files = ctx.state.borrow().files.clone();
     for (done, (tmp, dest)) in files.iter().enumerate() {
+        // A file that was never started (no rejected rows, say) has nothing to publish.
+        if !tmp.exists() {
+            continue;
+        }
         if let Err(e) = std::fs::rename(tmp, dest) {
             unpublish(&files[..done]);
             return Err(Box::new(rhai::EvalAltResult::ErrorRuntime(

@@ -16,8 +16,14 @@ pub fn seats(conn: &rusqlite::Connection) -> Result<(i64, i64)> {
 }
 
 /// Changes the number of seats; never below the seats held.
-pub fn set_seats(conn: &rusqlite::Connection, stamp: &Stamp, n: i64) -> Result<(i64, i64)> {
+/// Returns (seats, held, whether it changed).
+pub fn set_seats(conn: &rusqlite::Connection, stamp: &Stamp, n: i64) -> Result<(i64, i64, bool)> {
     let (before, used) = seats(conn)?;
+    if n < 0 {
+        return Err(ActionError::Invalid(format!(
+            "the license pool cannot have {n} seats: give 0 or more"
+        )));
+    }
     if n < used {
         return Err(ActionError::Invalid(format!(
             "cannot set the license pool to {n} seats: {used} are held; release_license() on some members first"
@@ -34,7 +40,7 @@ pub fn set_seats(conn: &rusqlite::Connection, stamp: &Stamp, n: i64) -> Result<(
             Some(format!("{{\"seats\":{n}}}")),
         )?;
     }
-    Ok((n, used))
+    Ok((n, used, n != before))
 }
 
 /// Gives a seat to each selected member without one. When the free seats are

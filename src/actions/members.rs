@@ -119,6 +119,50 @@ pub fn change_role(
     Ok(report)
 }
 
+/// Replaces the e-mail addresses of the selected members wherever the run
+/// history quotes them (a script's source, its arguments, error or output),
+/// so that deleting a member leaves their address nowhere.
+fn erase_from_runs(conn: &rusqlite::Connection) -> Result<()> {
+    let emails: std::collections::HashSet<String> = conn
+        .prepare("SELECT lower(email) FROM members WHERE id IN (SELECT id FROM temp.sel) AND email != ''")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if emails.is_empty() {
+        return Ok(());
+    }
+    let is_email_char = |c: char| c.is_alphanumeric() || "._%+-@'".contains(c);
+    let mut stmt = conn.prepare(
+        "SELECT id, source, args, coalesce(error, ''), output FROM runs
+         WHERE instr(source || args || coalesce(error, '') || output, '@') > 0",
+    )?;
+    let runs: Vec<(i64, [String; 4])> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, mut texts) in runs {
+        let mut changed = false;
+        for text in &mut texts {
+            let found: Vec<String> = text
+                .split(|c: char| !is_email_char(c))
+                .filter(|token| token.contains('@') && emails.contains(&token.to_lowercase()))
+                .map(str::to_string)
+                .collect();
+            for email in found {
+                *text = text.replace(&email, "[erased]");
+                changed = true;
+            }
+        }
+        if changed {
+            conn.execute(
+                "UPDATE runs SET source = ?2, args = ?3, error = nullif(?4, ''), output = ?5 WHERE id = ?1",
+                rusqlite::params![id, texts[0], texts[1], texts[2], texts[3]],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Permanently erases the selected members and everything about them. Their
 /// participations, attempts, certificates, group memberships and queued
 /// messages go with them (foreign keys cascade) and their seats are freed.
@@ -126,6 +170,7 @@ pub fn change_role(
 /// earlier audit rows about them lose their before/after values.
 pub fn delete(conn: &rusqlite::Connection, stamp: &Stamp) -> Result<Report> {
     let matched = selected(conn)?;
+    erase_from_runs(conn)?;
     conn.execute(
         "UPDATE audit SET before = NULL, after = NULL, member_id = NULL
          WHERE member_id IN (SELECT id FROM temp.sel)",

@@ -87,8 +87,8 @@ pub fn invite(
     )?;
     conn.execute(
         &format!(
-            "INSERT INTO outbox (member_id, recipient, subject, body, kind, run_id, created_at)
-             SELECT m.id, m.email, 'Invitation: ' || c.title,
+            "INSERT INTO outbox (member_id, participation_id, recipient, subject, body, kind, run_id, created_at)
+             SELECT m.id, p.id, m.email, 'Invitation: ' || c.title,
                     'Hello ' || CASE WHEN m.first_name != '' THEN m.first_name ELSE m.username END || ',' || char(10) || char(10)
                     || 'you are invited to take the course \"' || c.title || '\" (' || c.code || ').' || char(10)
                     || CASE WHEN p.deadline IS NOT NULL THEN 'Please complete it by ' || p.deadline || '.' || char(10) ELSE '' END

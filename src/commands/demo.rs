@@ -15,8 +15,10 @@ pub fn run(config: &Config, members: i64) -> anyhow::Result<ExitStatus> {
     } else {
         "demo.db".into()
     };
-    if !db.exists() {
-        let conn = store::open(&db)?;
+    let fresh = !db.exists();
+    let conn = store::open(&db)?;
+    let existing: i64 = conn.query_row("SELECT count(*) FROM members", [], |r| r.get(0))?;
+    if fresh || existing == 0 {
         let demo_config = Config {
             db: db.clone(),
             db_given: true,

@@ -34,7 +34,7 @@ pub fn run(config: &Config, action: &OutboxCommand) -> anyhow::Result<ExitStatus
                     let verb = if report.dry_run { "would send" } else { "sent" };
                     let _ = writeln!(
                         out,
-                        "{verb} {}, failed {}, held for suspended members {}",
+                        "{verb} {}, failed {}, held for suspended members or inactive participations {}",
                         report.sent, report.failed, report.held
                     );
                 }

@@ -22,7 +22,16 @@ pub fn run(config: &Config, action: &ScheduleCommand) -> anyhow::Result<ExitStat
             let script = std::fs::canonicalize(file)
                 .with_context(|| format!("cannot find the script {}", file.display()))?;
             let conn = store::open(&config.db)?;
-            let added = schedule::add(&conn, name, cron, &script.display().to_string(), args, tz, config.options.yes, now)?;
+            let script = script.display().to_string();
+            let new = schedule::NewSchedule {
+                name,
+                cron,
+                script: &script,
+                args,
+                tz,
+                confirm: config.options.yes,
+            };
+            let added = schedule::add(&conn, &new, now)?;
             if !config.options.quiet {
                 let description = schedule::parse_cron(cron).map(|c| c.describe()).unwrap_or_default();
                 eprintln!(

@@ -182,7 +182,6 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
     };
     let planning = config.options.dry_run || plan.is_some();
     let conn = store::open(&config.db)?;
-    let mut csv_file = CsvFile::open(file)?;
     let options = Options {
         mode: match mode {
             ImportMode::Upsert => Mode::Upsert,
@@ -224,6 +223,18 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
         today: config.options.today.to_string(),
         dry_run: planning,
     };
+    // A file that cannot be read is a failed import, recorded like any other.
+    let mut csv_file = match CsvFile::open(file) {
+        Ok(csv_file) => csv_file,
+        Err(e) => {
+            let message = format!("{}: {e}", file.display());
+            if let Some(id) = run_id {
+                runner::record_finish(&conn, id, &Outcome::Failed(message.clone()), 0, 0, "")?;
+            }
+            eprintln!("error: {message}");
+            return Ok(ExitStatus::Error);
+        }
+    };
 
     let mut plan_out = PlanOut::new(plan.as_deref(), planning && !config.json)?;
     let rejects_path: PathBuf = rejects
@@ -241,6 +252,10 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
             let fail = |e: csv::Error| {
                 CsvError::File(format!("cannot write {}: {e}", rejects_path.display()))
             };
+            // A plan writes no rejects file: it only says what would be rejected.
+            if planning {
+                return Ok(());
+            }
             if rejects_out.is_none() {
                 let mut w = csv::Writer::from_path(&rejects_path).map_err(fail)?;
                 let mut head = header.clone();
@@ -277,7 +292,7 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
     let (status, outcome) = match result {
         Ok(outcome) => {
             print_counts(config, &outcome.counts, planning)?;
-            if outcome.counts.rejected > 0 {
+            if outcome.counts.rejected > 0 && !planning {
                 eprintln!(
                     "{} rows were rejected and written to {}",
                     outcome.counts.rejected,

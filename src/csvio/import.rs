@@ -242,6 +242,8 @@ struct Importer<'c> {
     width: usize,
     groups: HashMap<String, i64>,
     free_seats: i64,
+    /// The seats bought, for messages.
+    seats: i64,
     source: String,
 }
 
@@ -473,9 +475,11 @@ impl Importer<'_> {
     }
 
     fn no_seat(&self) -> String {
-        "no free license seat for this member: the pool is full; raise it with set_license_seats(n), \
-         free seats, or set license to 0"
-            .to_string()
+        format!(
+            "no free license seat for this member: all {} seats are held (0 free); raise the pool \
+             with set_license_seats(n), free seats, or set license to 0",
+            self.seats
+        )
     }
 
     fn create(&mut self, row: &Row, new: &Incoming) -> Result<PlanRow, String> {
@@ -816,6 +820,7 @@ pub fn members(
         width: file.header.len(),
         groups,
         free_seats: seats - used,
+        seats,
         source: source.to_string(),
     };
     let mut outcome = Outcome::default();
@@ -857,6 +862,11 @@ pub fn members(
                     .unwrap_or_default()
                     .trim()
                     .to_string();
+                // A rejected row still names its member: sync must not take
+                // them for absent and delete them.
+                if let Some(old) = importer.current(&username)? {
+                    importer.see(old.id, row.line)?;
+                }
                 reject(
                     &mut outcome,
                     &mut sinks,
@@ -924,6 +934,9 @@ pub fn members(
         match result {
             Ok(plan_row) => (sinks.plan)(&plan_row)?,
             Err(message) => {
+                if let Some(old) = importer.current(&incoming.username)? {
+                    importer.see(old.id, row.line)?;
+                }
                 reject(
                     &mut outcome,
                     &mut sinks,

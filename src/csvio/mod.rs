@@ -59,18 +59,25 @@ impl CsvError {
 
 /// A cell a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`,
 /// tab or carriage return) gets a leading apostrophe, so it stays text.
+/// A cell that already starts with apostrophes before a formula character gets
+/// one more, so that `unneutralize` gives it back unchanged.
 pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
-        _ => cell.into(),
+    if is_formula(cell.trim_start_matches('\'')) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
     }
+}
+
+fn is_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 /// Reverses `neutralize`: a leading apostrophe before a formula character
 /// goes, so an exported file reads back unchanged.
 pub fn unneutralize(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        Some(rest) if is_formula(rest.trim_start_matches('\'')) => rest,
         _ => cell,
     }
 }
@@ -81,7 +88,17 @@ mod tests {
 
     #[test]
     fn neutralized_cells_read_back_as_written() {
-        for cell in ["=1+2", "+31 6 1234", "-", "@home", "plain", "'quoted", ""] {
+        for cell in [
+            "=1+2",
+            "+31 6 1234",
+            "-",
+            "@home",
+            "plain",
+            "'quoted",
+            "",
+            "'=1",
+            "''@x",
+        ] {
             assert_eq!(unneutralize(&neutralize(cell)), cell);
         }
     }

@@ -185,6 +185,29 @@ fn audit(
     Ok(())
 }
 
+/// The participation of a member in a course, if there is one.
+fn participation(conn: &Connection, member: i64, course: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM participations WHERE member_id = ?1 AND course_id = ?2")?
+        .query_row([member, course], |r| r.get(0))
+        .optional()
+}
+
+/// Marks a participation as named by the file; the line of an earlier mention if any.
+fn see(conn: &Connection, id: i64, line: u64) -> rusqlite::Result<Option<i64>> {
+    let added = conn
+        .prepare_cached("INSERT OR IGNORE INTO temp.import_seen (id, line) VALUES (?1, ?2)")?
+        .execute(params![id, line as i64])?;
+    if added == 1 {
+        return Ok(None);
+    }
+    conn.query_row(
+        "SELECT line FROM temp.import_seen WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .map(Some)
+}
+
 /// Applies one valid row; returns its plan line.
 fn apply(
     conn: &Connection,
@@ -240,13 +263,6 @@ fn apply(
             changes: format!("course: {course}; status: {status}"),
         });
     };
-    let seen = conn.execute(
-        "INSERT OR IGNORE INTO temp.import_seen (id, line) VALUES (?1, ?2)",
-        params![id, row.line as i64],
-    )?;
-    if seen == 0 {
-        return Err(rusqlite::Error::ToSqlConversionFailure("duplicate".into()));
-    }
     let mut changes = Vec::new();
     let mut before = serde_json::Map::new();
     let mut after = serde_json::Map::new();
@@ -386,6 +402,21 @@ pub fn import(
         }
         match parse(conn, &row, &slots, file.header.len(), &courses) {
             Err((username, messages)) => {
+                // A rejected row still names its participation: sync must not
+                // take it for absent and remove it.
+                let course = slots[0]
+                    .and_then(|i| row.cells.get(i))
+                    .map(|c| unneutralize(c).trim());
+                let course_id = course.and_then(|c| courses.get(c)).copied();
+                let member_id: Option<i64> = conn
+                    .prepare_cached("SELECT id FROM members WHERE username = ?1")?
+                    .query_row([username.as_str()], |r| r.get(0))
+                    .optional()?;
+                if let (Some(course_id), Some(member_id)) = (course_id, member_id)
+                    && let Some(id) = participation(conn, member_id, course_id)?
+                {
+                    see(conn, id, row.line)?;
+                }
                 bad(
                     &mut outcome,
                     &mut sinks,
@@ -393,6 +424,31 @@ pub fn import(
                         line: row.line,
                         username,
                         message: messages.join("; "),
+                    },
+                    &row.cells,
+                )?;
+            }
+            Ok(incoming)
+                if let Some(first) =
+                    match participation(conn, incoming.member_id, incoming.course_id)? {
+                        Some(id) => see(conn, id, row.line)?,
+                        None => None,
+                    } =>
+            {
+                let username = slots[1]
+                    .and_then(|i| row.cells.get(i))
+                    .cloned()
+                    .unwrap_or_default();
+                let message = format!(
+                    "this course and username appear twice in the file (first on line {first})"
+                );
+                bad(
+                    &mut outcome,
+                    &mut sinks,
+                    Problem {
+                        line: row.line,
+                        username,
+                        message,
                     },
                     &row.cells,
                 )?;
@@ -407,24 +463,6 @@ pub fn import(
                 &mut outcome,
             ) {
                 Ok(plan) => (sinks.plan)(&plan)?,
-                Err(rusqlite::Error::ToSqlConversionFailure(_)) => {
-                    let username = row
-                        .cells
-                        .get(slots[1].unwrap_or(0))
-                        .cloned()
-                        .unwrap_or_default();
-                    let message = "this course and username appear twice in the file".to_string();
-                    bad(
-                        &mut outcome,
-                        &mut sinks,
-                        Problem {
-                            line: row.line,
-                            username,
-                            message,
-                        },
-                        &row.cells,
-                    )?;
-                }
                 Err(e) => return Err(e.into()),
             },
         }

@@ -20,6 +20,8 @@ struct Lines {
     newlines: VecDeque<u64>,
     /// The line of the last asked position.
     line: u64,
+    /// The line where a quoted cell that is still open began.
+    open_quote: Option<u64>,
 }
 
 impl Lines {
@@ -37,13 +39,30 @@ impl Lines {
     }
 }
 
-/// Passes bytes through, turning CRLF into LF and noting where each line ends.
+/// Where the bytes seen so far leave the CSV syntax.
+#[derive(Clone, Copy, PartialEq)]
+enum Quoting {
+    /// Outside quotes; `true` at the start of a cell.
+    Outside(bool),
+    Inside,
+    /// A quote inside quotes: the end, or the first half of `""`.
+    Closing,
+}
+
+/// Passes bytes through, turning CRLF into LF, noting where each line ends
+/// and whether the file ends inside a quoted cell.
 struct LineCounter<R> {
     inner: R,
     lines: Rc<RefCell<Lines>>,
     offset: u64,
     /// A `\r` at the end of the last read, not yet known to start a CRLF.
     held_cr: bool,
+    delimiter: u8,
+    quoting: Quoting,
+    /// The line of the byte being passed.
+    line: u64,
+    /// The line of the quote that opened the current quoted cell.
+    quote_line: u64,
 }
 
 impl<R: Read> Read for LineCounter<R> {
@@ -72,6 +91,21 @@ impl<R: Read> Read for LineCounter<R> {
             if b == b'\n' {
                 lines.newlines.push_back(self.offset + out as u64);
             }
+            self.quoting = match (self.quoting, b) {
+                (Quoting::Outside(true), b'"') => {
+                    self.quote_line = self.line;
+                    Quoting::Inside
+                }
+                (Quoting::Inside, b'"') => Quoting::Closing,
+                (Quoting::Inside, _) | (Quoting::Closing, b'"') => Quoting::Inside,
+                (Quoting::Outside(_) | Quoting::Closing, _) => {
+                    Quoting::Outside(b == self.delimiter || b == b'\n')
+                }
+            };
+            lines.open_quote = (self.quoting == Quoting::Inside).then_some(self.quote_line);
+            if b == b'\n' {
+                self.line += 1;
+            }
             buf[out] = b;
             out += 1;
         }
@@ -89,6 +123,8 @@ pub struct CsvFile {
     reader: csv::Reader<Box<dyn Read>>,
     record: csv::ByteRecord,
     lines: Rc<RefCell<Lines>>,
+    /// The row read ahead (`Some(None)`: the end was reached).
+    peeked: Option<Option<Result<Row, CsvError>>>,
 }
 
 /// One data row: the line it starts on and its cells.
@@ -141,12 +177,17 @@ impl CsvFile {
         let lines = Rc::new(RefCell::new(Lines {
             newlines: VecDeque::new(),
             line: 1,
+            open_quote: None,
         }));
         let reader: Box<dyn Read> = Box::new(LineCounter {
             inner: buffered,
             lines: lines.clone(),
             offset: 0,
             held_cr: false,
+            delimiter,
+            quoting: Quoting::Outside(true),
+            line: 1,
+            quote_line: 0,
         });
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
@@ -185,6 +226,7 @@ impl CsvFile {
             reader,
             record,
             lines,
+            peeked: None,
         })
     }
 
@@ -194,8 +236,41 @@ impl CsvFile {
     }
 
     /// The next row, or None at the end. A row that cannot be decoded is an
-    /// error for that line only; reading can go on after it.
+    /// error for that line only; reading can go on after it. A row that runs
+    /// into the end of the file inside quotes is reported as broken.
     pub fn next_row(&mut self) -> Option<Result<Row, CsvError>> {
+        let current = match self.peeked.take() {
+            Some(peeked) => peeked,
+            None => self.read_raw(),
+        };
+        let unclosed = |line| {
+            CsvError::Line {
+            line,
+            message: "a quoted cell opened on this line is never closed: the file ends inside it (a missing \")".into(),
+        }
+        };
+        let Some(current) = current else {
+            return self
+                .lines
+                .borrow_mut()
+                .open_quote
+                .take()
+                .map(|line| Err(unclosed(line)));
+        };
+        // Read one row ahead: only then does the reader know whether this one
+        // ended at a closing quote or at the end of the file.
+        let after = self.read_raw();
+        if after.is_none()
+            && let Some(line) = self.lines.borrow_mut().open_quote.take()
+        {
+            self.peeked = Some(None);
+            return Some(Err(unclosed(line)));
+        }
+        self.peeked = Some(after);
+        Some(current)
+    }
+
+    fn read_raw(&mut self) -> Option<Result<Row, CsvError>> {
         match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => None,
             Err(e) => {
@@ -262,6 +337,35 @@ mod tests {
         assert_eq!(lines_of(lf), expected);
         assert_eq!(lines_of(&lf.replace('\n', "\r\n")), expected);
         assert_eq!(lines_of(&format!("\u{feff}{lf}")), expected);
+    }
+
+    #[test]
+    fn a_quote_left_open_at_the_end_is_an_error_naming_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "username,first_name\nbob,Bob\nada,\"Adeline\n").unwrap();
+        let mut file = CsvFile::open(&path).unwrap();
+        assert!(file.next_row().unwrap().is_ok());
+        match file.next_row() {
+            Some(Err(CsvError::Line { line, message })) => {
+                assert_eq!(line, 3);
+                assert!(message.contains("never closed"), "{message}");
+            }
+            _ => panic!("the open quote was not reported"),
+        }
+        assert!(file.next_row().is_none());
+        // An escaped quote inside an open cell keeps it open.
+        std::fs::write(&path, "username,first_name\nada,\"A \"\"x\n").unwrap();
+        let mut file = CsvFile::open(&path).unwrap();
+        assert!(matches!(
+            file.next_row(),
+            Some(Err(CsvError::Line { line: 2, .. }))
+        ));
+        // A quote inside an unquoted cell is just a character.
+        std::fs::write(&path, "username,first_name\nbob,5\" tall\n").unwrap();
+        let mut file = CsvFile::open(&path).unwrap();
+        assert!(file.next_row().unwrap().is_ok());
+        assert!(file.next_row().is_none());
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 pub enum Stop {
     Interrupted,
     Timeout(Duration),
+    /// The process grew past the memory limit (bytes).
+    Memory(usize),
     /// A destructive action without confirmation: the run ends with exit code 3.
     Refused(String),
 }
@@ -43,8 +45,9 @@ pub fn to_rhai<'a, E: std::fmt::Display>(
 pub struct ScriptError {
     pub message: String,
     pub position: Position,
-    /// Calls the error passed through, innermost last: ("fn name", call position).
-    pub trace: Vec<(String, Position)>,
+    /// Calls the error passed through, innermost last: (what was called,
+    /// the source of the called function, the call's position).
+    pub trace: Vec<(String, String, Position)>,
     pub refused: bool,
 }
 
@@ -54,12 +57,17 @@ impl ScriptError {
         let mut current = err;
         loop {
             match current {
-                EvalAltResult::ErrorInFunctionCall(name, _, inner, pos) => {
-                    trace.push((name.clone(), *pos));
+                EvalAltResult::ErrorInFunctionCall(name, source, inner, pos) => {
+                    let name = if name.starts_with("anon$") {
+                        "a closure".to_string()
+                    } else {
+                        name.clone()
+                    };
+                    trace.push((name, source.clone(), *pos));
                     current = inner;
                 }
                 EvalAltResult::ErrorInModule(name, inner, pos) => {
-                    trace.push((format!("import \"{name}\""), *pos));
+                    trace.push((format!("import \"{name}\""), name.clone(), *pos));
                     current = inner;
                 }
                 _ => break,
@@ -78,6 +86,15 @@ impl ScriptError {
                         ),
                         false,
                     ),
+                    Stop::Memory(limit) => (
+                        format!(
+                            "the script used more than {} MiB of memory (an array, string or map growing \
+                             without end?) and was stopped; raise the limit with --max-memory MIB, or \
+                             bound sizes exactly with --max-array-size / --max-string-size / --max-map-size",
+                            limit >> 20
+                        ),
+                        false,
+                    ),
                     Stop::Refused(message) => (message.clone(), true),
                 },
                 None => (format!("script terminated: {value}"), false),
@@ -88,12 +105,16 @@ impl ScriptError {
                     .to_string(),
                 false,
             ),
-            EvalAltResult::ErrorDataTooLarge(what, _) => (
-                format!(
-                    "{what} grew past the size limit; raise it with --max-string-size or --max-array-size"
-                ),
-                false,
-            ),
+            EvalAltResult::ErrorDataTooLarge(what, _) => {
+                let flag = if what.contains("tring") {
+                    "--max-string-size"
+                } else if what.contains("rray") {
+                    "--max-array-size"
+                } else {
+                    "--max-map-size"
+                };
+                (format!("{what} grew past the size limit; raise it with {flag} N"), false)
+            }
             EvalAltResult::ErrorStackOverflow(_) => (
                 "calls nested too deeply (endless recursion?); raise the limit with --max-call-depth N"
                     .to_string(),
@@ -111,17 +132,27 @@ impl ScriptError {
 
     /// `file:line:col: error: message`, the source line and a caret.
     pub fn render(&self, file: &str, source: &str) -> String {
-        // The innermost position may be inside an imported module, whose source
-        // we do not hold; then point at the outermost call in this file.
-        let pos = if self.trace.iter().any(|(n, _)| n.starts_with("import")) {
-            self.trace.first().map(|t| t.1).unwrap_or(self.position)
-        } else {
-            self.position
+        // The innermost position may be in a module, whose text we do not hold
+        // here: then point at the outermost call in this file, and say where
+        // in the module the error is.
+        let foreign = self
+            .trace
+            .last()
+            .map(|(_, src, _)| src.as_str())
+            .filter(|src| !src.is_empty() && *src != file);
+        let pos = match foreign {
+            Some(_) => self.trace.first().map(|t| t.2).unwrap_or(self.position),
+            None => self.position,
         };
         let mut out = String::new();
         match (pos.line(), pos.position()) {
             (Some(line), col) => {
-                let col = col.unwrap_or(1);
+                let mut col = col.unwrap_or(1);
+                if foreign.is_some()
+                    && let Some(text) = source.lines().nth(line - 1)
+                {
+                    col = qualified_start(text, col);
+                }
                 out.push_str(&format!("{file}:{line}:{col}: error: {}\n", self.message));
                 if let Some(text) = source.lines().nth(line - 1) {
                     let gutter = line.to_string();
@@ -136,13 +167,42 @@ impl ScriptError {
             }
             _ => out.push_str(&format!("{file}: error: {}\n", self.message)),
         }
-        for (name, at) in self.trace.iter().rev() {
+        if let (Some(module), Some(line)) = (foreign, self.position.line()) {
+            let col = self.position.position().unwrap_or(1);
+            out.push_str(&format!("  the error is at {module}:{line}:{col}\n"));
+        }
+        // Each call was made from the function before it (the first from the file).
+        for (i, (name, _, at)) in self.trace.iter().enumerate().rev() {
+            let caller = match i {
+                0 => file,
+                _ => Some(self.trace[i - 1].1.as_str())
+                    .filter(|src| !src.is_empty())
+                    .unwrap_or(file),
+            };
             if let Some(line) = at.line() {
-                out.push_str(&format!("  in {name}, called at {file}:{line}\n"));
+                out.push_str(&format!("  in {name}, called at {caller}:{line}\n"));
             }
         }
         out
     }
+}
+
+/// The column where a `module::function` path containing column `col` starts
+/// (Rhai points at the function name of a qualified call).
+fn qualified_start(text: &str, col: usize) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    let mut start = col.saturating_sub(1).min(chars.len());
+    while start >= 3 && chars[start - 1] == ':' && chars[start - 2] == ':' {
+        let mut head = start - 2;
+        while head > 0 && (chars[head - 1].is_alphanumeric() || chars[head - 1] == '_') {
+            head -= 1;
+        }
+        if head == start - 2 {
+            break;
+        }
+        start = head;
+    }
+    start + 1
 }
 
 fn value_text(value: &Dynamic) -> String {

@@ -123,6 +123,8 @@ impl Ctx {
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub max_operations: u64,
+    /// Bytes the process may hold while a script runs.
+    pub max_memory: usize,
     pub timeout: Duration,
     pub max_string_size: usize,
     pub max_array_size: usize,
@@ -133,12 +135,16 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        // Growth is bounded by memory by default: Rhai's exact size limits
+        // measure a whole array on every push, which makes a large array
+        // quadratic to build; they stay available as flags.
         Limits {
             max_operations: 2_000_000_000,
+            max_memory: 2 << 30,
             timeout: Duration::from_secs(3600),
-            max_string_size: 64 * 1024 * 1024,
-            max_array_size: 10_000_000,
-            max_map_size: 1_000_000,
+            max_string_size: 0,
+            max_array_size: 0,
+            max_map_size: 0,
             max_call_depth: 48,
             max_expr_depth: 64,
         }
@@ -202,9 +208,13 @@ pub fn build_engine(
     engine.disable_symbol("eval");
 
     let timeout = limits.timeout;
+    let max_memory = limits.max_memory;
     engine.on_progress(move |ops| {
         if interrupt.is_raised() {
             return Some(Dynamic::from(error::Stop::Interrupted));
+        }
+        if crate::memory::allocated() > max_memory {
+            return Some(Dynamic::from(error::Stop::Memory(max_memory)));
         }
         // Reading the clock on every operation would cost more than the operation.
         if ops & 0x3FFF == 0 && deadline.passed() {

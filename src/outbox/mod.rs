@@ -40,7 +40,8 @@ pub struct Queued {
 pub struct SendReport {
     pub sent: i64,
     pub failed: i64,
-    /// Messages to suspended members, kept until they are reactivated.
+    /// Messages to suspended members or for deactivated participations, kept
+    /// until they are reactivated.
     pub held: i64,
     pub dry_run: bool,
     /// (message id, recipient, error) of each failure.
@@ -72,7 +73,8 @@ fn deliverable(conn: &Connection, limit: i64) -> Result<Vec<Queued>, OutboxError
     let mut stmt = conn.prepare(
         "SELECT o.id, o.recipient, o.subject, o.body, o.kind FROM outbox o
          LEFT JOIN members m ON m.id = o.member_id
-         WHERE o.sent_at IS NULL AND (m.id IS NULL OR m.status = 'active')
+         LEFT JOIN participations p ON p.id = o.participation_id
+         WHERE o.sent_at IS NULL AND (m.id IS NULL OR m.status = 'active') AND (p.id IS NULL OR p.active = 1)
          ORDER BY o.id LIMIT ?1",
     )?;
     let rows = stmt
@@ -91,8 +93,9 @@ fn deliverable(conn: &Connection, limit: i64) -> Result<Vec<Queued>, OutboxError
 
 fn held(conn: &Connection) -> Result<i64, OutboxError> {
     Ok(conn.query_row(
-        "SELECT count(*) FROM outbox o JOIN members m ON m.id = o.member_id
-         WHERE o.sent_at IS NULL AND m.status = 'suspended'",
+        "SELECT count(*) FROM outbox o LEFT JOIN members m ON m.id = o.member_id
+         LEFT JOIN participations p ON p.id = o.participation_id
+         WHERE o.sent_at IS NULL AND (m.status = 'suspended' OR p.active = 0)",
         [],
         |r| r.get(0),
     )?)

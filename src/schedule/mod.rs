@@ -102,17 +102,26 @@ fn read(row: &rusqlite::Row) -> rusqlite::Result<Schedule> {
 
 const COLUMNS: &str = "id, name, cron, script, args, tz, confirm, enabled, next_due";
 
+/// What `schedule add` was given.
+pub struct NewSchedule<'a> {
+    pub name: &'a str,
+    pub cron: &'a str,
+    pub script: &'a str,
+    pub args: &'a [(String, String)],
+    pub tz: &'a str,
+    pub confirm: bool,
+}
+
 /// Stores a new schedule, first due at its next cron time after `now`.
-pub fn add(
-    conn: &Connection,
-    name: &str,
-    cron: &str,
-    script: &str,
-    args: &[(String, String)],
-    tz: &str,
-    confirm: bool,
-    now: Timestamp,
-) -> Result<Schedule> {
+pub fn add(conn: &Connection, new: &NewSchedule, now: Timestamp) -> Result<Schedule> {
+    let NewSchedule {
+        name,
+        cron,
+        script,
+        args,
+        tz,
+        confirm,
+    } = *new;
     check_name(name)?;
     let parsed = parse_cron(cron)?;
     let zone = parse_tz(tz)?;
@@ -290,17 +299,15 @@ mod tests {
     fn a_lock_is_held_until_it_expires() {
         let conn = store::open_in_memory().unwrap();
         let now = at("2026-11-21T12:00:00Z");
-        let s = add(
-            &conn,
-            "nightly",
-            "0 3 * * *",
-            "x.rhai",
-            &[],
-            "UTC",
-            false,
-            now,
-        )
-        .unwrap();
+        let new = NewSchedule {
+            name: "nightly",
+            cron: "0 3 * * *",
+            script: "x.rhai",
+            args: &[],
+            tz: "UTC",
+            confirm: false,
+        };
+        let s = add(&conn, &new, now).unwrap();
         let due_at = at("2026-11-22T03:00:30Z");
         assert!(due(&conn, now).unwrap().is_empty());
         assert_eq!(due(&conn, due_at).unwrap().len(), 1);

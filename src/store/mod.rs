@@ -18,22 +18,34 @@ pub enum StoreError {
         "the database has schema version {found}, newer than this rollcall understands ({supported}): upgrade rollcall"
     )]
     TooNew { found: i64, supported: i64 },
-    #[error("cannot open the database {path}: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
+    #[error("cannot open the database {path}: {reason}")]
+    Open { path: String, reason: String },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
 }
 
 /// Opens (creating when absent) the database at `path` and brings its schema up to date.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path).map_err(|source| StoreError::Open {
+    let named = |source: rusqlite::Error| StoreError::Open {
         path: path.display().to_string(),
-        source,
+        reason: match &source {
+            rusqlite::Error::SqliteFailure(e, _) => match e.code {
+                rusqlite::ErrorCode::NotADatabase => {
+                    "it is not a database (rollcall needs a SQLite file)".to_string()
+                }
+                rusqlite::ErrorCode::CannotOpen => {
+                    "the file cannot be opened (does its folder exist?)".to_string()
+                }
+                _ => source.to_string(),
+            },
+            _ => source.to_string(),
+        },
+    };
+    let conn = Connection::open(path).map_err(named)?;
+    configure(&conn).map_err(|e| match e {
+        StoreError::Sql(source) => named(source),
+        other => other,
     })?;
-    configure(&conn)?;
     schema::migrate(&conn)?;
     Ok(conn)
 }

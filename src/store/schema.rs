@@ -166,6 +166,9 @@ CREATE INDEX runs_schedule ON runs (schedule_id, id);
 CREATE TABLE outbox (
     id          INTEGER PRIMARY KEY,
     member_id   INTEGER REFERENCES members (id) ON DELETE CASCADE,
+    -- Invitations belong to a participation: held while it is deactivated,
+    -- gone when it is removed.
+    participation_id INTEGER REFERENCES participations (id) ON DELETE CASCADE,
     recipient   TEXT NOT NULL,
     subject     TEXT NOT NULL,
     body        TEXT NOT NULL,
@@ -178,6 +181,7 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
 CREATE INDEX outbox_member ON outbox (member_id);
+CREATE INDEX outbox_participation ON outbox (participation_id);
 
 -- One row per changed record. `member_id` is deliberately no foreign key: the
 -- row of a deleted member stays, stripped down to username, run and time.

@@ -447,17 +447,27 @@ fn deadline_impl(
     })
 }
 
-/// Where a file is written while the run is open: beside its final name.
-/// The runner moves it into place when the run commits.
-pub(super) fn pending_file(
+/// Writes a file for the run: `write` fills a temporary file beside `path`,
+/// which the runner moves into place when the run commits. When `write`
+/// fails, the temporary file goes and the run is not bound to it.
+pub(super) fn write_pending<T>(
     ncx: &NativeCallContext,
     ctx: &Ctx,
     path: &str,
-) -> RhaiResult<std::path::PathBuf> {
+    write: impl FnOnce(&std::path::Path) -> RhaiResult<T>,
+) -> RhaiResult<T> {
     let dest = std::path::PathBuf::from(path.trim());
     let tmp = crate::files::temporary_beside(&dest).or_else(|e| fail(ncx, e))?;
-    ctx.state.borrow_mut().files.push((tmp.clone(), dest));
-    Ok(tmp)
+    match write(&tmp) {
+        Ok(value) => {
+            ctx.state.borrow_mut().files.push((tmp, dest));
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
 }
 
 fn export_impl(
@@ -466,9 +476,11 @@ fn export_impl(
     path: &str,
     opts: &Map,
 ) -> RhaiResult<Map> {
-    let tmp = pending_file(ncx, &set.ctx, path)?;
-    course_action(ncx, set, opts, false, |conn, stamp, _| {
-        crate::certs::export(conn, stamp, &tmp)
+    course_of(ncx, set)?;
+    write_pending(ncx, &set.ctx, path, |tmp| {
+        course_action(ncx, set, opts, false, |conn, stamp, _| {
+            crate::certs::export(conn, stamp, tmp)
+        })
     })
 }
 
@@ -980,9 +992,12 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn set_license_seats(ncx: NativeCallContext, n: i64) -> RhaiResult<Map> {
         let ctx = Ctx::of(&ncx);
-        let (seats, used) = actions::licenses::set_seats(&ctx.conn, &super::stamp(&ctx), n)
-            .or_else(|e| super::action_error(&ncx, e))?;
-        super::academy_change(&ncx, "set_license_seats", &seats.to_string());
+        let (seats, used, changed) =
+            actions::licenses::set_seats(&ctx.conn, &super::stamp(&ctx), n)
+                .or_else(|e| super::action_error(&ncx, e))?;
+        if changed {
+            super::academy_change(&ncx, "set_license_seats", &seats.to_string());
+        }
         let mut map = Map::new();
         map.insert("seats".into(), seats.into());
         map.insert("used".into(), used.into());

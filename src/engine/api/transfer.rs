@@ -4,7 +4,7 @@
 use rhai::Map;
 use rhai::plugin::*;
 
-use super::actions::{Level, pending_file, select};
+use super::actions::{Level, select, write_pending};
 use crate::csvio::export::{self, Format, Which};
 use crate::csvio::import::{self, ImportError, Mode, Options, Sinks};
 use crate::csvio::read::CsvFile;
@@ -29,13 +29,14 @@ fn export_impl(
     set: Option<&MemberSet>,
     path: &str,
 ) -> RhaiResult<Map> {
-    let tmp = pending_file(ncx, ctx, path)?;
     let (which, matched) = match set {
         Some(set) => (Which::Selection, select(ncx, set, Level::Members)?),
         None => (Which::All, -1),
     };
-    let written = export::members(&ctx.conn, &tmp, Format::default(), which, &mut |_| {})
-        .or_else(|e| fail(ncx, e.to_string()))?;
+    let written = write_pending(ncx, ctx, path, |tmp| {
+        export::members(&ctx.conn, tmp, Format::default(), which, &mut |_| {})
+            .or_else(|e| fail(ncx, e.to_string()))
+    })?;
     let matched = if matched < 0 { written as i64 } else { matched };
     Ok(report(ctx, "export_csv", matched, written))
 }
@@ -112,7 +113,10 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
     let mut rejects: Option<csv::Writer<std::fs::File>> = None;
     let header = file.header.clone();
     let rejects_tmp = if options.skip_invalid {
-        Some(pending_file(ncx, &ctx, &rejects_path)?)
+        let dest = std::path::PathBuf::from(&rejects_path);
+        let tmp = crate::files::temporary_beside(&dest).or_else(|e| fail(ncx, e))?;
+        ctx.state.borrow_mut().files.push((tmp.clone(), dest));
+        Some(tmp)
     } else {
         None
     };
