@@ -107,6 +107,17 @@ pub enum Command {
         #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_arg)]
         args: Vec<(String, String)>,
     },
+    /// The interactive shell (also plain `rollcall` on a terminal)
+    Repl,
+    /// Print the script API reference as Markdown, generated from the engine
+    Docs,
+    /// Print shell completions
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff)
+    Man,
     /// Import members (or participations) from a CSV file
     Import {
         /// The CSV file
@@ -317,9 +328,16 @@ impl Config {
         if let Some(n) = g.max_call_depth {
             limits.max_call_depth = n;
         }
-        let command = cli
-            .command
-            .ok_or_else(|| UsageError("no command given; `rollcall --help` lists them".into()))?;
+        let command = match cli.command {
+            Some(command) => command,
+            None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => Command::Repl,
+            None => {
+                return Err(UsageError(
+                    "no command given; `rollcall --help` lists them (plain `rollcall` starts the shell only on a terminal)".into(),
+                )
+                .into());
+            }
+        };
         Ok(Config {
             db_given: g.db.is_some(),
             db: g.db.unwrap_or_else(|| PathBuf::from("rollcall.db")),

@@ -99,31 +99,8 @@ impl Runner {
                     .map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone())))
                     .collect();
                 scope.push_constant("args", args);
-                ctx.conn
-                    .execute_batch("BEGIN IMMEDIATE")
-                    .context("cannot start the run's transaction (is another run writing?)")?;
                 deadline.start(self.limits.timeout);
-                let result = guard_panics(|| {
-                    engine
-                        .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
-                        .and_then(|value| self.present(&engine, &ast, value))
-                });
-                let keep = result.is_ok() && !dry_run;
-                let result = if keep {
-                    result.and_then(|v| publish_files(&ctx).map(|()| v))
-                } else {
-                    result
-                };
-                let keep = keep && result.is_ok();
-                let finish = ctx
-                    .conn
-                    .execute_batch(if keep { "COMMIT" } else { "ROLLBACK" });
-                if !keep {
-                    discard_files(&ctx);
-                } else if finish.is_err() {
-                    unpublish(&ctx.state.borrow().files);
-                }
-                finish.context("cannot finish the run's transaction")?;
+                let result = transact(&ctx, &engine, &ast, &mut scope, self.present, dry_run)?;
                 match result {
                     Ok(value) => Outcome::Success(value),
                     Err(err) => {
@@ -149,26 +126,64 @@ impl Runner {
     }
 }
 
-impl Runner {
-    fn present(
-        &self,
-        engine: &rhai::Engine,
-        ast: &rhai::AST,
-        value: Dynamic,
-    ) -> Result<Dynamic, Box<rhai::EvalAltResult>> {
-        let tail = match self.present {
-            Some(_) if !value.is::<crate::engine::MemberSet>() => return Ok(value),
-            None => return Ok(value),
-            Some(Present::Table) => "__value.show(); ()",
-            Some(Present::Rows) => "__value.list()",
-        };
-        // The set's closures are functions of the script's AST: keep them.
-        let tail = engine.compile(tail).map_err(|e| e.to_string())?;
-        let ast = ast.clone_functions_only().merge(&tail);
-        let mut scope = Scope::new();
-        scope.push("__value", value);
-        engine.eval_ast_with_scope(&mut scope, &ast)
+/// Evaluates `ast` as one transaction: committed (with the files it wrote
+/// moved into place) when it succeeds and `dry_run` is off, rolled back
+/// otherwise. The outer error is the database failing; the inner one the script.
+pub fn transact(
+    ctx: &Ctx,
+    engine: &rhai::Engine,
+    ast: &rhai::AST,
+    scope: &mut Scope,
+    present: Option<Present>,
+    dry_run: bool,
+) -> anyhow::Result<Result<Dynamic, Box<rhai::EvalAltResult>>> {
+    ctx.conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .context("cannot start the run's transaction (is another run writing?)")?;
+    let result = guard_panics(|| {
+        engine
+            .eval_ast_with_scope::<Dynamic>(scope, ast)
+            .and_then(|value| present_value(engine, ast, value, present))
+    });
+    let keep = result.is_ok() && !dry_run;
+    let result = if keep {
+        result.and_then(|v| publish_files(ctx).map(|()| v))
+    } else {
+        result
+    };
+    let keep = keep && result.is_ok();
+    let finish = ctx
+        .conn
+        .execute_batch(if keep { "COMMIT" } else { "ROLLBACK" });
+    if !keep {
+        discard_files(ctx);
+    } else if finish.is_err() {
+        unpublish(&ctx.state.borrow().files);
     }
+    finish.context("cannot finish the run's transaction")?;
+    Ok(result)
+}
+
+/// A returned member set is lazy and needs the run's engine: show it or
+/// turn it into rows while the run is open.
+fn present_value(
+    engine: &rhai::Engine,
+    ast: &rhai::AST,
+    value: Dynamic,
+    present: Option<Present>,
+) -> Result<Dynamic, Box<rhai::EvalAltResult>> {
+    let tail = match present {
+        Some(_) if !value.is::<crate::engine::MemberSet>() => return Ok(value),
+        None => return Ok(value),
+        Some(Present::Table) => "__value.show(); ()",
+        Some(Present::Rows) => "__value.list()",
+    };
+    // The set's closures are functions of the script's AST: keep them.
+    let tail = engine.compile(tail).map_err(|e| e.to_string())?;
+    let ast = ast.clone_functions_only().merge(&tail);
+    let mut scope = Scope::new();
+    scope.push("__value", value);
+    engine.eval_ast_with_scope(&mut scope, &ast)
 }
 
 thread_local! {

@@ -50,9 +50,14 @@ pub fn set_field(
         ),
         &[&value],
     )?;
+    let also = if column == Column::Status {
+        ", status_changed_at = ?2"
+    } else {
+        ""
+    };
     conn.execute(
         &format!(
-            "UPDATE members SET {col} = ?1, updated_at = ?2
+            "UPDATE members SET {col} = ?1, updated_at = ?2{also}
              WHERE id IN (SELECT id FROM temp.sel) AND {col} IS NOT ?1"
         ),
         params![value, stamp.at],

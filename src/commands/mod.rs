@@ -4,8 +4,9 @@ mod demo;
 pub(crate) mod history;
 mod init;
 mod outbox;
+mod reference;
 mod schedule;
-mod script;
+pub(crate) mod script;
 mod transfer;
 
 use crate::ExitStatus;
@@ -17,6 +18,10 @@ pub fn dispatch(config: &Config) -> anyhow::Result<ExitStatus> {
         Command::Demo { members } => demo::run(config, *members),
         Command::Run { file, args } => script::run_file(config, file, args),
         Command::Eval { expr, args } => script::eval(config, expr, args),
+        Command::Repl => crate::repl::run(config),
+        Command::Docs => reference::docs(config),
+        Command::Completions { shell } => reference::completions(*shell),
+        Command::Man => reference::man(),
         Command::Import { .. } => transfer::import(config),
         Command::Export {
             file,

@@ -695,6 +695,9 @@ impl Importer<'_> {
             );
             sets.push(("search_key", Value::Text(key)));
         }
+        if status_change.is_some() {
+            sets.push(("status_changed_at", Value::Text(self.stamp.at.clone())));
+        }
         if !sets.is_empty() {
             let assignments: Vec<String> = sets
                 .iter()

@@ -26,6 +26,13 @@ pub use types::{Member, MemberSet};
 pub struct Ctx {
     pub conn: Connection,
     pub options: RunOptions,
+    /// Dry run and confirmation can change between statements in the REPL
+    /// (`:dry on`, `:yes`); read them through `dry_run()` and `yes()`.
+    dry_run: std::cell::Cell<bool>,
+    yes: std::cell::Cell<bool>,
+    /// Asks the person at the terminal to confirm a destructive action (the
+    /// REPL); batch runs have none and refuse instead.
+    pub confirm: RefCell<Option<Box<dyn Fn(&str) -> bool>>>,
     /// Where `print` goes: stdout, or a buffer for scheduled runs.
     pub output: RefCell<Option<String>>,
     pub state: RefCell<RunState>,
@@ -76,10 +83,35 @@ impl Ctx {
     pub fn new(conn: Connection, options: RunOptions) -> Rc<Ctx> {
         Rc::new(Ctx {
             conn,
+            dry_run: std::cell::Cell::new(options.dry_run),
+            yes: std::cell::Cell::new(options.yes),
+            confirm: RefCell::new(None),
             options,
             output: RefCell::new(None),
             state: RefCell::new(RunState::default()),
         })
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.dry_run.get()
+    }
+
+    pub fn set_dry_run(&self, on: bool) {
+        self.dry_run.set(on);
+    }
+
+    /// Whether destructive actions are confirmed in advance (`--yes`).
+    pub fn yes(&self) -> bool {
+        self.yes.get()
+    }
+
+    pub fn set_yes(&self, on: bool) {
+        self.yes.set(on);
+    }
+
+    /// Asks the person at the terminal, when there is one to ask.
+    pub fn ask(&self, question: &str) -> Option<bool> {
+        self.confirm.borrow().as_ref().map(|ask| ask(question))
     }
 
     /// The run's date as `YYYY-MM-DD`.

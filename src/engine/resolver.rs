@@ -14,7 +14,11 @@ type SharedModule = Shared<Module>;
 use super::ModulePaths;
 
 /// The stdlib shipped inside the binary: (module name, source).
-pub const STDLIB: &[(&str, &str)] = &[];
+pub const STDLIB: &[(&str, &str)] = &[
+    ("hygiene", include_str!("../../stdlib/hygiene.rhai")),
+    ("onboarding", include_str!("../../stdlib/onboarding.rhai")),
+    ("reports", include_str!("../../stdlib/reports.rhai")),
+];
 
 pub struct Resolver {
     paths: ModulePaths,

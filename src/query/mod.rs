@@ -45,6 +45,10 @@ pub enum Cond {
     InSeries(i64),
     EnrolledIn(i64),
     NotEnrolledIn(i64),
+    /// With (`true`) or without a participation enrolled in or completed on or after this date.
+    ParticipatedSince(String, bool),
+    /// Suspended before this date (by the time of the last status change).
+    SuspendedBefore(String),
     Where(Field, CmpOp, Value),
     WhereIn(Field, Vec<Value>),
     /// The field is empty (`true`) or set (`false`).
@@ -116,6 +120,14 @@ impl Cond {
             Cond::NotEnrolledIn(id) => out
                 .sql("m.id NOT IN (SELECT member_id FROM participations WHERE course_id = ?)")
                 .bind(*id),
+            Cond::ParticipatedSince(date, with) => out
+                .sql(if *with { "m.id IN" } else { "m.id NOT IN" })
+                .sql(" (SELECT member_id FROM participations WHERE enrolled_at >= ? OR completed_at >= ?)")
+                .bind(date.clone())
+                .bind(date.clone()),
+            Cond::SuspendedBefore(date) => out
+                .sql("m.status = 'suspended' AND coalesce(m.status_changed_at, m.updated_at) < ?")
+                .bind(date.clone()),
             Cond::Where(field, op, value) => {
                 out.sql(field.column).sql(op.sql()).sql("?");
                 if *op == CmpOp::Like {

@@ -409,8 +409,9 @@ pub fn generate(conn: &Connection, n: i64, seed: u64) -> Result<Summary, StoreEr
     {
         let mut add_member = tx.prepare(
             "INSERT INTO members (id, username, email, first_name, last_name, country, language,
-                 visibility, team, roles, anonymous, status, license, search_key, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+                 visibility, team, roles, anonymous, status, license, search_key, created_at, updated_at,
+                 status_changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)",
         )?;
         let mut add_to_group =
             tx.prepare("INSERT INTO group_members (group_id, member_id) VALUES (?1, ?2)")?;
@@ -506,6 +507,10 @@ pub fn generate(conn: &Connection, n: i64, seed: u64) -> Result<Summary, StoreEr
                 license,
                 search_key(&username, &email, first, last),
                 created_at,
+                (status == "suspended").then(|| {
+                    let day = (day + 30 + id % 400).min(last_day);
+                    format!("{}T10:00:00Z", date(day))
+                }),
             ])?;
 
             if rng.percent(95) {

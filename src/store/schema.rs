@@ -30,7 +30,9 @@ CREATE TABLE members (
     access_code_hash TEXT,
     search_key      TEXT NOT NULL DEFAULT '',
     created_at      TEXT NOT NULL,
-    updated_at      TEXT NOT NULL
+    updated_at      TEXT NOT NULL,
+    -- When the status last changed: how long a member has been suspended.
+    status_changed_at TEXT
 );
 CREATE INDEX members_country_status ON members (country, status);
 CREATE INDEX members_status ON members (status);

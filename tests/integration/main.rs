@@ -5,5 +5,6 @@ mod courses;
 mod csv;
 mod history;
 mod limits;
+mod schedule;
 mod scripts;
 mod support;

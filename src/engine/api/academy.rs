@@ -55,6 +55,25 @@ fn rows_as_maps(ncx: &NativeCallContext, sql: &str, columns: &[&str]) -> RhaiRes
     Ok(rows)
 }
 
+/// The run's date moved by `days`.
+fn shifted(ncx: &NativeCallContext, days: i64) -> RhaiResult<String> {
+    let today = Ctx::of(ncx).options.today;
+    jiff::Span::new()
+        .try_days(days)
+        .ok()
+        .and_then(|span| today.checked_add(span).ok())
+        .map(|d| d.to_string())
+        .map_or_else(
+            || {
+                fail(
+                    ncx,
+                    format!("{days} days from today is outside the calendar"),
+                )
+            },
+            Ok,
+        )
+}
+
 #[export_module]
 pub mod api {
     /// Every member of the academy: the start of most chains.
@@ -277,6 +296,26 @@ pub mod api {
     /// ```
     pub fn today(ncx: NativeCallContext) -> String {
         Ctx::of(&ncx).today()
+    }
+
+    /// The date `n` days before the run's `today()`, as YYYY-MM-DD.
+    ///
+    /// ```rhai
+    /// days_ago(30)
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn days_ago(ncx: NativeCallContext, n: i64) -> RhaiResult<String> {
+        super::shifted(&ncx, -n)
+    }
+
+    /// The date `n` days after the run's `today()`, as YYYY-MM-DD: for deadlines.
+    ///
+    /// ```rhai
+    /// days_from_today(14)
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn days_from_today(ncx: NativeCallContext, n: i64) -> RhaiResult<String> {
+        super::shifted(&ncx, n)
     }
 
     /// Writes a message to stderr (to the run's output in scheduled runs); `-q` silences it.

@@ -99,8 +99,15 @@ fn act(
     let name = ncx.fn_name();
     let over_limit = matched > ctx.options.confirm_above;
     let needs_confirmation = matched > 0 && (always_destructive || over_limit);
-    let confirmed = options.confirm || ctx.options.yes;
-    if needs_confirmation && !confirmed && !ctx.options.dry_run {
+    let mut confirmed = options.confirm || ctx.yes();
+    if needs_confirmation && !confirmed && !ctx.dry_run() {
+        let question = format!(
+            "{name}() will act on {matched} {}. Go ahead?",
+            set.describe()
+        );
+        confirmed = ctx.ask(&question) == Some(true);
+    }
+    if needs_confirmation && !confirmed && !ctx.dry_run() {
         let why = if always_destructive {
             "it cannot be undone".to_string()
         } else {
@@ -129,7 +136,7 @@ pub(super) fn stamp(ctx: &Ctx) -> Stamp {
         run_id: ctx.state.borrow().run_id,
         at: store::now(),
         today: ctx.today(),
-        dry_run: ctx.options.dry_run,
+        dry_run: ctx.dry_run(),
     }
 }
 
@@ -489,11 +496,7 @@ fn academy_change(ncx: &NativeCallContext, action: &str, target: &str) {
     let ctx = Ctx::of(ncx);
     ctx.state.borrow_mut().actions += 1;
     ctx.state.borrow_mut().changes += 1;
-    let dry = if ctx.options.dry_run {
-        " [dry run]"
-    } else {
-        ""
-    };
+    let dry = if ctx.dry_run() { " [dry run]" } else { "" };
     ctx.log(&format!("{action}: {target}{dry}"));
 }
 

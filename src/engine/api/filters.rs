@@ -270,6 +270,52 @@ pub mod api {
         cond(&ncx, set, Cond::NotEnrolledIn(id))
     }
 
+    /// Members with a participation enrolled in or completed on or after `date`
+    /// (YYYY-MM-DD): the ones learning lately.
+    ///
+    /// ```rhai
+    /// members().participated_since(days_ago(90)).count()
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn participated_since(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        date: &str,
+    ) -> RhaiResult<MemberSet> {
+        let day = date_arg(&ncx, date)?;
+        cond(&ncx, set, Cond::ParticipatedSince(day.to_string(), true))
+    }
+
+    /// Members with no participation enrolled in or completed since `date`.
+    ///
+    /// ```rhai
+    /// members().active().created_before(days_ago(365)).not_participated_since(days_ago(365)).count()
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn not_participated_since(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        date: &str,
+    ) -> RhaiResult<MemberSet> {
+        let day = date_arg(&ncx, date)?;
+        cond(&ncx, set, Cond::ParticipatedSince(day.to_string(), false))
+    }
+
+    /// Members suspended before the day `date` (by their last status change).
+    ///
+    /// ```rhai
+    /// members().suspended_before(days_ago(180)).licensed().count()
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn suspended_before(
+        ncx: NativeCallContext,
+        set: &mut MemberSet,
+        date: &str,
+    ) -> RhaiResult<MemberSet> {
+        let day = date_arg(&ncx, date)?;
+        cond(&ncx, set, Cond::SuspendedBefore(day.to_string()))
+    }
+
     /// Rows where `field` compares to `value` with `op`: one of `=`, `!=`, `<`,
     /// `<=`, `>`, `>=`, `like` (SQL pattern, `%` any text) or `in` (an array).
     /// `()` as the value with `=` / `!=` tests for an empty field.

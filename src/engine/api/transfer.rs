@@ -18,7 +18,7 @@ fn report(ctx: &Ctx, action: &str, matched: i64, written: u64) -> Map {
     map.insert("matched".into(), matched.into());
     map.insert("changed".into(), (written as i64).into());
     map.insert("skipped".into(), 0_i64.into());
-    map.insert("dry_run".into(), ctx.options.dry_run.into());
+    map.insert("dry_run".into(), ctx.dry_run().into());
     ctx.log(&format!("{action}: {written} members written"));
     map
 }
@@ -90,8 +90,14 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
                 .or_else(|_| fail(ncx, format!("max_deletions must be a number, got {v}")))?,
         ),
     };
-    let confirmed = flag(ncx, opts, "confirm")? || ctx.options.yes;
-    if mode == Mode::Sync && !confirmed && !ctx.options.dry_run {
+    let confirmed = flag(ncx, opts, "confirm")?
+        || ctx.yes()
+        || ctx.dry_run()
+        || (mode == Mode::Sync
+            && ctx.ask(
+                "import_csv() in sync mode deletes every member absent from the file. Go ahead?",
+            ) == Some(true));
+    if mode == Mode::Sync && !confirmed {
         return refuse(
             ncx,
             "import_csv() in sync mode deletes every member absent from the file; confirm with --yes \
@@ -181,7 +187,7 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
         c.reactivated,
         c.deleted,
         c.rejected,
-        if ctx.options.dry_run { " [dry run]" } else { "" }
+        if ctx.dry_run() { " [dry run]" } else { "" }
     ));
     let mut map = Map::new();
     map.insert("action".into(), "import_csv".into());
@@ -202,7 +208,7 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
         .map(|p| Dynamic::from(format!("line {}: {}", p.line, p.message)))
         .collect();
     map.insert("problems".into(), problems.into());
-    map.insert("dry_run".into(), ctx.options.dry_run.into());
+    map.insert("dry_run".into(), ctx.dry_run().into());
     Ok(map)
 }
 
