@@ -22,6 +22,9 @@ use rusqlite::Connection;
 
 pub use types::{Member, MemberSet};
 
+/// Asks a yes/no question; true for yes.
+pub type Confirm = Box<dyn Fn(&str) -> bool>;
+
 /// Everything a script's functions reach: the database and the run's settings.
 pub struct Ctx {
     pub conn: Connection,
@@ -32,7 +35,7 @@ pub struct Ctx {
     yes: std::cell::Cell<bool>,
     /// Asks the person at the terminal to confirm a destructive action (the
     /// REPL); batch runs have none and refuse instead.
-    pub confirm: RefCell<Option<Box<dyn Fn(&str) -> bool>>>,
+    pub confirm: RefCell<Option<Confirm>>,
     /// Where `print` goes: stdout, or a buffer for scheduled runs.
     pub output: RefCell<Option<String>>,
     pub state: RefCell<RunState>,

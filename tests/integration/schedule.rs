@@ -561,7 +561,10 @@ fn a_failing_script_is_recorded_as_error_and_changes_nothing() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0][0], "error");
     assert!(runs[0][1].contains("broken on purpose"), "{:?}", runs[0][1]);
-    assert_eq!(runs[0][2], "before\n", "the output before the failure");
+    assert_eq!(
+        runs[0][2], "create_group: half-done\nbefore\n",
+        "the output before the failure"
+    );
     assert!(
         !group_exists(&env, "half-done"),
         "the failed run's change stayed"
