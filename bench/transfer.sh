@@ -226,8 +226,8 @@ step "5. the CSV: init --demo $ROWS --seed $SEED, then rollcall export"
 measure csv_init "$BIN" -q --db "$SOURCE_DB" init --demo "$ROWS" --seed "$SEED"
 CSV_INIT_WALL=$M_WALL
 settle_db "$SOURCE_DB"
-mapfile -t GROUPS < <(q "$SOURCE_DB" "SELECT name FROM groups ORDER BY name")
-((${#GROUPS[@]} > 0)) || die "the demo academy has no groups"
+mapfile -t GROUP_NAMES < <(q "$SOURCE_DB" "SELECT name FROM groups ORDER BY name")
+((${#GROUP_NAMES[@]} > 0)) || die "the demo academy has no groups"
 SRC_MEMBERS=$(q "$SOURCE_DB" "SELECT count(*) FROM members")
 SRC_GROUP_ROWS=$(q "$SOURCE_DB" "SELECT count(*) FROM group_members")
 SRC_LICENSED=$(q "$SOURCE_DB" "SELECT count(*) FROM members WHERE license = 1")
@@ -239,12 +239,12 @@ rm_db "$SOURCE_DB"
 CSV_BYTES=$(stat -c %s "$CSV")
 CSV_LINES=$(wc -l <"$CSV")
 log "   $CSV_LINES lines, $(fmt '%.0f' "$(calc "$CSV_BYTES / 1048576")") MiB; $SRC_GROUP_ROWS group memberships," \
-    "$SRC_LICENSED licensed; groups: ${GROUPS[*]}; init $CSV_INIT_WALL s, export $CSV_EXPORT_WALL s"
+    "$SRC_LICENSED licensed; groups: ${GROUP_NAMES[*]}; init $CSV_INIT_WALL s, export $CSV_EXPORT_WALL s"
 
 # The academy an import starts from: the schema, the groups the file names, seats for everyone.
 SEATS=$((ROWS * 2 > 2000000 ? ROWS * 2 : 2000000))
 GROUP_SCRIPT=""
-for g in "${GROUPS[@]}"; do
+for g in "${GROUP_NAMES[@]}"; do
     [[ $g =~ ^[A-Za-z0-9_.-]+$ ]] || die "unexpected group name '$g'"
     GROUP_SCRIPT+="create_group(\"$g\"); "
 done
@@ -376,11 +376,16 @@ fi
 # ---------------------------------------------------------------- summary
 
 # The lines of a self-time profile, and the calls of rollcall's own code, as indented text.
-hot_self() { head -n "$2" "$OUT/perf-$1-self.txt" | sed 's/^ */    /; s/\[\.\] //; s/\[k\] /(kernel) /'; }
+# (perf can list one name twice, as separate symbols: the first, largest, counts.)
+hot_self() {
+    awk '{ kind = ($2 == "[k]" ? "(kernel) " : ""); name = substr($0, index($0, "] ") + 2)
+           if (!seen[name]++) printf "    %7s  %s%s\n", $1, kind, substr(name, 1, 110) }' "$OUT/perf-$1-self.txt" | head -n "$2"
+}
 hot_own() {
     grep -E 'rollcall::(csvio|store|actions)|sqlite3VdbeHalt|subjournalPage |sqlite3BtreeInsert|sqlite3BtreeIndexMoveto|balance |serde_json' \
-        "$OUT/perf-$1-children.txt" | grep -v '(inlined)' | head -n "$2" |
-        awk '{ printf "    %7s  %s\n", $1, substr($0, index($0, "[.]") + 4) }'
+        "$OUT/perf-$1-children.txt" | grep -v '(inlined)' |
+        awk '{ name = substr($0, index($0, "[.]") + 4); if (!seen[name]++) printf "    %7s  %s\n", $1, substr(name, 1, 110) }' |
+        head -n "$2"
 }
 
 row() { printf '%-46s %-26s %-19s %-26s %-8s %-7s %s\n' "$@"; }
@@ -423,7 +428,7 @@ row() { printf '%-46s %-26s %-19s %-26s %-8s %-7s %s\n' "$@"; }
     echo "= 1,048,576 bytes, 1 MB = 1,000,000). 4: the same course on one database; rollcall's ZIP holds the PDFs"
     echo "and manifest.csv, unzipped once into a folder that \`zip -q -r\` ($(zip -v | sed -n 's/.*This is Zip \([0-9.]*\).*/\1/p' | head -n1), level 6) then archives"
     echo "from the page cache; the process time includes rollcall's start, its run record and the ZIP's fsync."
-    echo "5: the file is \`rollcall export\` of \`init --demo $ROWS --seed $SEED\` (groups: ${#GROUPS[@]} names that exist in the"
+    echo "5: the file is \`rollcall export\` of \`init --demo $ROWS --seed $SEED\` (groups: ${#GROUP_NAMES[@]} names that exist in the"
     echo "academy, created first; $SEATS license seats). (a) and (d): \`rollcall import FILE\` (upsert),"
     echo "WAL, with validation, audit rows, group rows, license triggers. (b): sqlite3 $("$SQLITE3" --version | cut -d' ' -f1)"
     echo "shell defaults, \`.import --skip 1\` into 14 TEXT columns + a unique index on username, one"
@@ -445,5 +450,4 @@ row() { printf '%-46s %-26s %-19s %-26s %-8s %-7s %s\n' "$@"; }
 
 echo
 cat "$SUMMARY"
-rm -f -- "$CSV"
 log "done"

@@ -71,18 +71,27 @@ pub fn run(config: &Config, action: &ScheduleCommand) -> anyhow::Result<ExitStat
                 })?,
                 None => now,
             };
-            let failed = run_due(config, now, given.is_some())?;
+            let failed = run_due(config, now, given.is_some(), None)?;
             Ok(if failed > 0 { ExitStatus::Error } else { ExitStatus::Success })
         }
         ScheduleCommand::Daemon => daemon(config),
     }
 }
 
-/// Runs every schedule due at `now` once. Returns how many runs failed.
-fn run_due(config: &Config, now: Timestamp, fixed_now: bool) -> anyhow::Result<usize> {
+/// Runs every schedule due at `now` once, until `stop` is raised. Returns
+/// how many runs failed.
+fn run_due(
+    config: &Config,
+    now: Timestamp,
+    fixed_now: bool,
+    stop: Option<&AtomicBool>,
+) -> anyhow::Result<usize> {
     let conn = store::open(&config.db)?;
     let mut failed = 0;
     for due in schedule::due(&conn, now)? {
+        if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            break;
+        }
         let owner = format!(
             "pid {} at {}",
             std::process::id(),
@@ -182,15 +191,19 @@ fn daemon(config: &Config) -> anyhow::Result<ExitStatus> {
         );
     }
     while !stop.load(Ordering::SeqCst) {
-        let failed = run_due(config, Timestamp::now(), false)?;
+        let failed = run_due(config, Timestamp::now(), false, Some(&stop))?;
         if failed > 0 && config.options.verbose {
             eprintln!("{failed} scheduled runs failed; `rollcall runs` shows them");
         }
         // Sleep until the next due time, looking again every minute for new
         // schedules, and every tenth of a second for a stop signal.
         let next = schedule::earliest_due(&store::open(&config.db)?)?;
-        let wake = Timestamp::now() + jiff::SignedDuration::from_secs(60);
-        let wake = next.map_or(wake, |n| n.min(wake));
+        let now = Timestamp::now();
+        let wake = now + jiff::SignedDuration::from_secs(60);
+        // A schedule still due now is held by another process: look again in
+        // a few seconds rather than at once.
+        let soonest = now + jiff::SignedDuration::from_secs(5);
+        let wake = next.map_or(wake, |n| n.max(soonest).min(wake));
         while !stop.load(Ordering::SeqCst) && Timestamp::now() < wake {
             std::thread::sleep(Duration::from_millis(100));
         }

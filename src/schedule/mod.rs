@@ -243,7 +243,18 @@ pub fn try_lock(
         params![id, owner, store::timestamp(until), now],
     );
     match taken {
-        Ok(n) => Ok(n == 1),
+        Ok(1) => {
+            // A run left 'running' by a process that died with the lock ended
+            // then: its transaction was rolled back with it.
+            conn.execute(
+                "UPDATE runs SET outcome = 'error', ended_at = ?2,
+                     error = 'the process running it stopped before it finished (killed?); its changes were rolled back'
+                 WHERE schedule_id = ?1 AND outcome = 'running'",
+                params![id, now],
+            )?;
+            Ok(true)
+        }
+        Ok(_) => Ok(false),
         Err(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::DatabaseBusy =>
         {

@@ -202,8 +202,10 @@ CREATE INDEX audit_run ON audit (run_id);
 CREATE INDEX audit_member ON audit (member_id);
 CREATE INDEX audit_username ON audit (username);
 
+-- AUTOINCREMENT: a removed schedule's id is never reused, so its runs never
+-- appear as those of a new schedule.
 CREATE TABLE schedules (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     name         TEXT NOT NULL UNIQUE,
     cron         TEXT NOT NULL,
     script       TEXT NOT NULL,

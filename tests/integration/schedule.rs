@@ -871,7 +871,6 @@ fn runs_schedule_lists_only_that_schedules_runs() {
 }
 
 #[test]
-#[ignore = "bug: a schedule added after removing the newest one reuses its id and inherits its runs"]
 fn a_new_schedule_does_not_inherit_the_runs_of_a_removed_one() {
     let env = Env::new();
     add_due(
@@ -976,7 +975,6 @@ fn daemon_finishes_the_run_in_progress_on_sigterm() {
 }
 
 #[test]
-#[ignore = "bug: after SIGTERM the daemon still starts every other due schedule before it stops"]
 fn daemon_starts_no_new_run_after_sigterm() {
     let env = Env::new();
     add_due(
@@ -1028,7 +1026,6 @@ fn daemon_stops_on_sigint_when_idle() {
 }
 
 #[test]
-#[ignore = "bug: the daemon busy-loops while a due schedule is locked by another process"]
 fn daemon_does_not_spin_on_a_schedule_another_process_holds() {
     let env = Env::new();
     add_due(&env, "locked", "job.rhai", HELLO, "2000-01-01T00:00:00Z");
