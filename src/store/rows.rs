@@ -26,7 +26,9 @@ pub struct MemberRow {
     pub roles: i64,
     pub anonymous: bool,
     pub license: bool,
-    text: String,
+    /// The text fields' bytes, checked as UTF-8 only when a field is read:
+    /// a closure filter reads one or two of eleven.
+    text: Vec<u8>,
     ends: [u32; 11],
     pub participation: Option<ParticipationRow>,
 }
@@ -65,11 +67,11 @@ impl MemberRow {
         } else {
             None
         };
-        let mut text = String::with_capacity(160);
+        let mut text = Vec::with_capacity(160);
         let mut ends = [0u32; 11];
         for (slot, column) in TEXT_COLUMNS.iter().enumerate() {
-            if let Some(value) = row.get_ref(*column)?.as_str_or_null()? {
-                text.push_str(value);
+            if let Some(value) = row.get_ref(*column)?.as_bytes_or_null()? {
+                text.extend_from_slice(value);
             }
             ends[slot] = text.len() as u32;
         }
@@ -90,7 +92,8 @@ impl MemberRow {
         } else {
             self.ends[slot - 1] as usize
         };
-        &self.text[start..self.ends[slot] as usize]
+        // Text written by another tool may not be UTF-8; show it as unreadable.
+        std::str::from_utf8(&self.text[start..self.ends[slot] as usize]).unwrap_or("\u{FFFD}")
     }
 
     pub fn username(&self) -> &str {
