@@ -767,7 +767,7 @@ impl Importer<'_> {
 }
 
 /// Counts a rejected row, puts it in the plan and the rejects file, keeps the problem.
-fn reject(
+pub(super) fn reject(
     outcome: &mut Outcome,
     sinks: &mut Sinks,
     options: &Options,

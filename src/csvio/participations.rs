@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::import::{ImportError, Mode, Options, Outcome, PlanRow, Problem, Sinks};
+use super::import::{ImportError, Mode, Options, Outcome, PlanRow, Problem, Sinks, reject};
 use super::read::{CsvFile, Row};
 use super::{CsvError, PARTICIPATION_COLUMNS, unneutralize};
 use crate::actions::Stamp;
@@ -353,27 +353,6 @@ pub fn import(
     let mut outcome = Outcome::default();
     let mut total = 0u64;
     let mut rows = 0u64;
-    let mut bad = |outcome: &mut Outcome,
-                   sinks: &mut Sinks,
-                   problem: Problem,
-                   cells: &[String]|
-     -> Result<(), CsvError> {
-        total += 1;
-        outcome.counts.rejected += 1;
-        (sinks.plan)(&PlanRow {
-            line: Some(problem.line),
-            username: problem.username.clone(),
-            action: "invalid".into(),
-            changes: problem.message.clone(),
-        })?;
-        if options.skip_invalid {
-            (sinks.rejects)(cells, &problem.message)?;
-        }
-        if outcome.problems.len() < 1000 {
-            outcome.problems.push(problem);
-        }
-        Ok(())
-    };
     while let Some(next) = file.next_row() {
         rows += 1;
         if rows.is_multiple_of(4096) {
@@ -382,9 +361,11 @@ pub fn import(
         let row = match next {
             Ok(row) => row,
             Err(CsvError::Line { line, message }) => {
-                bad(
+                reject(
                     &mut outcome,
                     &mut sinks,
+                    options,
+                    &mut total,
                     Problem {
                         line,
                         username: String::new(),
@@ -417,9 +398,11 @@ pub fn import(
                 {
                     see(conn, id, row.line)?;
                 }
-                bad(
+                reject(
                     &mut outcome,
                     &mut sinks,
+                    options,
+                    &mut total,
                     Problem {
                         line: row.line,
                         username,
@@ -442,9 +425,11 @@ pub fn import(
                 let message = format!(
                     "this course and username appear twice in the file (first on line {first})"
                 );
-                bad(
+                reject(
                     &mut outcome,
                     &mut sinks,
+                    options,
+                    &mut total,
                     Problem {
                         line: row.line,
                         username,
