@@ -1558,3 +1558,39 @@ fn show_zero_rows_does_not_claim_the_set_is_empty() {
     let printed = a.output();
     assert!(!printed.contains("(no members)"), "{printed}");
 }
+
+#[test]
+fn a_member_value_takes_the_actions_of_a_set_of_one() {
+    let a = demo();
+    let username: String = a.eval("members().active().first().username");
+    let report: Map = a.eval(&format!("member(\"{username}\").suspend()"));
+    assert_eq!(report.get("matched").unwrap().as_int().unwrap(), 1);
+    assert_eq!(report.get("changed").unwrap().as_int().unwrap(), 1);
+    let status: String = a
+        .ctx
+        .conn
+        .query_row(
+            "SELECT status FROM members WHERE username = ?1",
+            [&username],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, "suspended");
+    let report: Map = a.eval(&format!("member(\"{username}\").set_country(\"be\")"));
+    assert_eq!(report.get("changed").unwrap().as_int().unwrap(), 1);
+    let others: i64 = a
+        .ctx
+        .conn
+        .query_row(
+            "SELECT count(*) FROM audit WHERE username != ?1",
+            [&username],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(others, 0, "only that member was touched");
+    let err = a
+        .engine
+        .eval::<Map>(&format!("member(\"{username}\").set_country(\"XX\")"))
+        .unwrap_err();
+    assert!(err.to_string().contains("'XX'"), "{err}");
+}
