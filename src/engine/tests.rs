@@ -1576,7 +1576,7 @@ fn a_member_value_takes_the_actions_of_a_set_of_one() {
         )
         .unwrap();
     assert_eq!(status, "suspended");
-    let report: Map = a.eval(&format!("member(\"{username}\").set_country(\"be\")"));
+    let report: Map = a.eval(&format!("member(\"{username}\").set_country(\"is\")"));
     assert_eq!(report.get("changed").unwrap().as_int().unwrap(), 1);
     let others: i64 = a
         .ctx
