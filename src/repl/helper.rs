@@ -93,8 +93,13 @@ impl Completer for ReplHelper {
             return Ok((start, found));
         }
         let after_dot = before[..start].ends_with('.');
+        // After `).` the value is a call's result, most often a set: when a
+        // method fits, offer it alone (`set.usernames()`, not the field
+        // `username`); `first().last_na` still gets the field.
+        let after_call = before[..start].ends_with(").");
+        let method_fits = words.functions.iter().any(|f| f.starts_with(prefix));
         let mut found: Vec<Pair> = Vec::new();
-        if after_dot {
+        if after_dot && !(after_call && method_fits) {
             found.extend(
                 words
                     .fields

@@ -58,15 +58,50 @@ fn history_path() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".rollcall_history"))
 }
 
-/// Asks y/N on the terminal; anything but y or yes is no.
+/// Asks y/N on the terminal; anything but y or yes is no, Ctrl-C and Ctrl-D too.
 fn ask(question: &str) -> bool {
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_err() {
-        return false;
-    }
+    let prompt = format!("{question} [y/N] ");
+    let answer = match rustyline::DefaultEditor::new() {
+        Ok(mut editor) => match editor.readline(&prompt) {
+            Ok(answer) => answer,
+            Err(_) => return false,
+        },
+        Err(_) => {
+            eprint!("{prompt}");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            if std::io::stdin().lock().read_line(&mut answer).is_err() {
+                return false;
+            }
+            answer
+        }
+    };
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// Whether a parse error means the input stopped too early (an unfinished
+/// block), rather than being wrong where it stands.
+fn unfinished(input: &str, err: &rhai::ParseError) -> bool {
+    match *err.0 {
+        rhai::ParseErrorType::UnexpectedEOF => true,
+        rhai::ParseErrorType::MissingToken(..) => {
+            // Missing at the very end: more lines may bring it.
+            let last_line = input.trim_end().lines().count();
+            let last_col = input
+                .trim_end()
+                .lines()
+                .last()
+                .map_or(0, |l| l.chars().count());
+            match (err.1.line(), err.1.position()) {
+                (Some(line), Some(col)) => {
+                    line > last_line || (line == last_line && col > last_col)
+                }
+                (Some(line), None) => line >= last_line,
+                _ => true,
+            }
+        }
+        _ => false,
+    }
 }
 
 /// Group names, course codes and series codes, for completion inside quotes.
@@ -264,10 +299,7 @@ pub fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     );
     let complete = Box::new(move |input: &str| match check.compile(input) {
         Ok(_) => true,
-        Err(err) => !matches!(
-            *err.0,
-            rhai::ParseErrorType::UnexpectedEOF | rhai::ParseErrorType::MissingToken(..)
-        ),
+        Err(err) => !unfinished(input, &err),
     });
     let helper = ReplHelper::new(words(&engine, &ctx.conn), complete);
     let editor_config = EditorConfig::builder()

@@ -5,6 +5,8 @@ mod courses;
 mod csv;
 mod history;
 mod limits;
+mod reference;
+mod repl;
 mod schedule;
 mod scripts;
 mod support;
