@@ -31,7 +31,7 @@
 #   BENCH_CERT_MEMBERS  members of the demo academy for them (default 1.2 x BENCH_CERTS)
 #   BENCH_CERT_REPS     tries of each side of 4 (default 3)
 #   BENCH_ROWS          rows of the member CSV (default 1000000)
-#   BENCH_IMPORT_REPS   tries of each import, 5a-5d (default 2)
+#   BENCH_IMPORT_REPS   tries of each import, 5a-5d (default 3)
 #   BENCH_SEED          demo seed (default 42)
 #   BENCH_TODAY         the date the certificates are issued on (default 2026-11-21)
 #   BENCH_PERF          auto (default: profile an import that misses a goal), 1 (always), 0 (never)
@@ -50,7 +50,7 @@ CERTS=${BENCH_CERTS:-10000}
 CERT_MEMBERS=${BENCH_CERT_MEMBERS:-$((CERTS + CERTS / 5))}
 CERT_REPS=${BENCH_CERT_REPS:-3}
 ROWS=${BENCH_ROWS:-1000000}
-IMPORT_REPS=${BENCH_IMPORT_REPS:-2}
+IMPORT_REPS=${BENCH_IMPORT_REPS:-3}
 SEED=${BENCH_SEED:-42}
 TODAY=${BENCH_TODAY:-2026-11-21}
 PERF=${BENCH_PERF:-auto}
@@ -129,7 +129,7 @@ if ! command -v zip >/dev/null || ! command -v unzip >/dev/null; then
         die "zip and unzip are needed: apt-get install -y zip unzip"
     fi
 fi
-for file in lib.sh certs.rhai baseline_import.py; do
+for file in lib.sh certs.rhai baseline_import.py perf_breakdown.py; do
     [[ -r $BENCH/$file ]] || die "missing $BENCH/$file"
 done
 
@@ -354,6 +354,9 @@ profile() {
         grep -v '^#' | grep -v '^$' | sed 's/ \+- \+- *$//; s/ \+$//' >"$OUT/perf-$name-self.txt"
     perf report -i "$data" --children --sort symbol -g none --percent-limit 0.5 --stdio 2>/dev/null |
         grep -v '^#' | grep -v '^$' | sed 's/ \+- \+- *$//; s/ \+$//' >"$OUT/perf-$name-children.txt"
+    perf script -i "$data" -F comm,tid,period,ip,sym --no-inline 2>/dev/null |
+        "$PYTHON" "$BENCH/perf_breakdown.py" >"$OUT/perf-$name-breakdown.txt" ||
+        die "cannot read the profile $data"
     rm -f -- "$data"
     PROFILED+=("$name")
 }
@@ -375,17 +378,11 @@ fi
 
 # ---------------------------------------------------------------- summary
 
-# The lines of a self-time profile, and the calls of rollcall's own code, as indented text.
+# The first lines of a self-time profile, as indented text.
 # (perf can list one name twice, as separate symbols: the first, largest, counts.)
 hot_self() {
     awk '{ kind = ($2 == "[k]" ? "(kernel) " : ""); name = substr($0, index($0, "] ") + 2)
            if (!seen[name]++) printf "    %7s  %s%s\n", $1, kind, substr(name, 1, 110) }' "$OUT/perf-$1-self.txt" | head -n "$2"
-}
-hot_own() {
-    grep -E 'rollcall::(csvio|store|actions)|sqlite3VdbeHalt|subjournalPage |sqlite3BtreeInsert|sqlite3BtreeIndexMoveto|balance |serde_json' \
-        "$OUT/perf-$1-children.txt" | grep -v '(inlined)' |
-        awk '{ name = substr($0, index($0, "[.]") + 4); if (!seen[name]++) printf "    %7s  %s\n", $1, substr(name, 1, 110) }' |
-        head -n "$2"
 }
 
 row() { printf '%-46s %-26s %-19s %-26s %-8s %-7s %s\n' "$@"; }
@@ -405,11 +402,11 @@ row() { printf '%-46s %-26s %-19s %-26s %-8s %-7s %s\n' "$@"; }
         "$(load_range cert_rollcall) / $(load_range cert_zip)"
     row "4. export_certificates: in Rhai" "$(sec "$CERT_RHAI")" "<= 2x zip -r" \
         "zip -q -r $(sec "$CERT_ZIP")" "$(fmt '%.2fx' "$CERT_RATIO_RHAI")" "$(verdict "$CERT_RATIO_RHAI" '<=' 2)" ""
-    row "   ZIP size (PDFs on disk: $(fmt '%.0f' "$(calc "$PDF_BYTES / 1048576")") MiB)" \
+    row "   ZIP size (the PDFs: $(fmt '%.0f' "$(calc "$PDF_BYTES / 1048576")") MiB)" \
         "$(fmt '%.1f MiB' "$(calc "$CERT_ZIP_BYTES / 1048576")")" "" \
         "$(fmt '%.1f MiB' "$(calc "$PLAIN_ZIP_BYTES / 1048576")")" "" "" ""
     row "   export: peak RSS; rate" "$(mib "$CERT_RSS"); $(rate "$(calc "$CERTS / $(nz "$CERT_PROC")")")" "" "" "" "" ""
-    row "5. CSV: $(thousands "$ROWS") rows, $(fmt '%.0f' "$(calc "$CSV_BYTES / 1048576")") MiB: rollcall export" \
+    row "5. CSV $(thousands "$ROWS") rows ($(fmt '%.0f' "$(calc "$CSV_BYTES / 1048576")") MiB): export" \
         "$(sec "$CSV_EXPORT_WALL"), $(mib "$CSV_EXPORT_RSS")" "" "" "" "" ""
     row "5a. import (upsert) into an empty academy" "$(sec "$IMP_FIRST")" "" "" "" "" "$(load_range import_first)"
     row "   (rate; all tries)" "$(rate "$(calc "$ROWS / $(nz "$IMP_FIRST")")")" "" "$(all_walls import_first)" "" "" ""
@@ -434,15 +431,15 @@ row() { printf '%-46s %-26s %-19s %-26s %-8s %-7s %s\n' "$@"; }
     echo "shell defaults, \`.import --skip 1\` into 14 TEXT columns + a unique index on username, one"
     echo "transaction. (c): bench/baseline_import.py, Python $("$PYTHON" -c 'import sys, sqlite3; print(sys.version.split()[0] + " with SQLite " + sqlite3.sqlite_version)'),"
     echo "INSERT ... ON CONFLICT(username) DO UPDATE per row + group rows, rollcall's pragmas, one transaction."
-    echo "Every database starts on a fresh file; \`sync\` runs before every try."
+    echo "Every database starts on a fresh file; \`sync\` runs before every try. Ratios: 4 and 5b rollcall/baseline,"
+    echo "5c Python/rollcall (how many times faster rollcall is), 5d first import/re-import. Load in 4: rollcall / zip."
     for name in "${PROFILED[@]}"; do
         echo
         echo "perf record -g (DWARF call graphs, 499 Hz) of one more rollcall ${name/-/ }:"
+        cat "$OUT/perf-$name-breakdown.txt"
         echo "  self time, top functions:"
-        hot_self "$name" 18
-        echo "  time under (inclusive), rollcall's steps and SQLite's:"
-        hot_own "$name" 24
-        echo "  (all: bench/out/transfer/perf-$name-self.txt and -children.txt)"
+        hot_self "$name" 14
+        echo "  (commands::transfer::import's SQL is the BEGIN and the COMMIT; all: bench/out/transfer/perf-$name-*.txt)"
     done
     echo
     echo "Load at end: $(cut -d' ' -f1-3 /proc/loadavg); total bench time $((SECONDS - STARTED)) s."
