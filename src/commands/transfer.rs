@@ -183,6 +183,7 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
     let planning = config.options.dry_run || plan.is_some();
     let conn = store::open(&config.db)?;
     let options = Options {
+        plan_detail: planning || config.options.verbose,
         mode: match mode {
             ImportMode::Upsert => Mode::Upsert,
             ImportMode::Sync => Mode::Sync,

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::read::{CsvFile, Row};
 use super::{CsvError, MEMBER_COLUMNS, unneutralize};
 use crate::actions::{self, Stamp};
-use crate::store::{codes, search_key};
+use crate::store::{self, codes, search_key};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
@@ -25,6 +25,8 @@ pub enum Mode {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub mode: Mode,
+    /// Whether plan rows spell out each change (for a plan someone reads).
+    pub plan_detail: bool,
     /// Sync refuses to delete more than this; default a tenth of the members.
     pub max_deletions: Option<i64>,
     /// Apply the valid rows; report (and write out) the others.
@@ -244,6 +246,10 @@ struct Importer<'c> {
     free_seats: i64,
     /// The seats bought, for messages.
     seats: i64,
+    /// The file line that named each member id so far (0: not named): a
+    /// username twice is an error, and sync deletes the members never named.
+    /// Member ids are dense, so a vector is the smallest and fastest set.
+    seen: std::cell::RefCell<Vec<u32>>,
     source: String,
 }
 
@@ -411,12 +417,15 @@ impl Importer<'_> {
     }
 
     fn member_groups(&self, id: i64) -> rusqlite::Result<Vec<i64>> {
-        self.conn
-            .prepare_cached(
-                "SELECT group_id FROM group_members WHERE member_id = ?1 ORDER BY group_id",
-            )?
+        // Sorted here: with an ORDER BY, SQLite re-prepares this statement on
+        // every call, which was a quarter of a re-import's time.
+        let mut ids: Vec<i64> = self
+            .conn
+            .prepare_cached("SELECT group_id FROM group_members WHERE member_id = ?1")?
             .query_map([id], |r| r.get(0))?
-            .collect()
+            .collect::<rusqlite::Result<_>>()?;
+        ids.sort_unstable();
+        Ok(ids)
     }
 
     fn group_names(&self, ids: &[i64]) -> String {
@@ -432,20 +441,25 @@ impl Importer<'_> {
 
     /// Marks a member as named by the file; the line of an earlier mention if any.
     fn see(&self, id: i64, line: u64) -> rusqlite::Result<Option<u64>> {
-        let added = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO temp.import_seen (id, line) VALUES (?1, ?2)")?
-            .execute(params![id, line as i64])?;
-        if added == 1 {
-            return Ok(None);
+        let mut seen = self.seen.borrow_mut();
+        let slot = id.max(0) as usize;
+        if slot >= seen.len() {
+            seen.resize(slot + 1 + slot / 2, 0);
         }
-        self.conn
-            .query_row(
-                "SELECT line FROM temp.import_seen WHERE id = ?1",
-                [id],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|l| Some(l as u64))
+        match seen[slot] {
+            0 => {
+                seen[slot] = line.min(u32::MAX as u64) as u32;
+                Ok(None)
+            }
+            first => Ok(Some(first as u64)),
+        }
+    }
+
+    fn was_seen(&self, id: i64) -> bool {
+        self.seen
+            .borrow()
+            .get(id.max(0) as usize)
+            .is_some_and(|line| *line != 0)
     }
 
     fn audit(
@@ -534,7 +548,7 @@ impl Importer<'_> {
         }
         let role_names = codes::role_names(roles).join(";");
         let group_names = self.group_names(&groups);
-        let mut after = serde_json::Map::new();
+        let mut after: Vec<(&str, &str)> = Vec::with_capacity(12);
         let mut changes = Vec::new();
         for (field, value) in [
             ("email", email.as_str()),
@@ -550,19 +564,13 @@ impl Importer<'_> {
             ("license", if license { "1" } else { "0" }),
             ("suspended", if suspended { "1" } else { "0" }),
         ] {
-            after.insert(field.into(), value.into());
-            if !value.is_empty() && value != "0" {
+            after.push((field, value));
+            if self.options.plan_detail && !value.is_empty() && value != "0" {
                 changes.push(format!("{field}: {value}"));
             }
         }
-        self.audit(
-            "create",
-            id,
-            &new.username,
-            None,
-            Some(serde_json::Value::Object(after).to_string()),
-        )
-        .map_err(|e| e.to_string())?;
+        self.audit("create", id, &new.username, None, Some(json_object(&after)))
+            .map_err(|e| e.to_string())?;
         Ok(PlanRow {
             line: Some(row.line),
             username: new.username.clone(),
@@ -766,6 +774,36 @@ impl Importer<'_> {
     }
 }
 
+/// A JSON object of text values, written directly: audit rows of a large
+/// import are many.
+fn json_object(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(256);
+    out.push('{');
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(&mut out, key);
+        out.push(':');
+        json_string(&mut out, value);
+    }
+    out.push('}');
+    out
+}
+
+fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 /// Counts a rejected row, puts it in the plan and the rejects file, keeps the problem.
 pub(super) fn reject(
     outcome: &mut Outcome,
@@ -809,11 +847,19 @@ pub fn members(
     let (seats, used) =
         actions::licenses::seats(conn).map_err(|e| ImportError::Refused(e.to_string()))?;
     let members_before: i64 = conn.query_row("SELECT count(*) FROM members", [], |r| r.get(0))?;
+    // A large file into a small academy: build the indexes once at the end
+    // (rows of an export are about 100 bytes).
+    let bulk = file.size > 4 << 20 && (file.size / 100) as i64 > 2 * members_before;
+    let dropped = if bulk {
+        store::drop_indexes(conn, &["members", "audit", "group_members"])?
+    } else {
+        Vec::new()
+    };
     conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS import_seen (id INTEGER PRIMARY KEY, line INTEGER NOT NULL);
-         DELETE FROM temp.import_seen;
-         CREATE TEMP TABLE IF NOT EXISTS import_delete (id INTEGER PRIMARY KEY);
-         DELETE FROM temp.import_delete;",
+        "CREATE TEMP TABLE IF NOT EXISTS import_delete (id INTEGER PRIMARY KEY);
+         DELETE FROM temp.import_delete;
+         CREATE TEMP TABLE IF NOT EXISTS import_absent (id INTEGER PRIMARY KEY);
+         DELETE FROM temp.import_absent;",
     )?;
     let mut importer = Importer {
         conn,
@@ -824,6 +870,7 @@ pub fn members(
         groups,
         free_seats: seats - used,
         seats,
+        seen: std::cell::RefCell::new(Vec::new()),
         source: source.to_string(),
     };
     let mut outcome = Outcome::default();
@@ -956,6 +1003,7 @@ pub fn members(
         }
     }
     (sinks.progress)(file.offset());
+    store::rebuild_indexes(conn, &dropped)?;
 
     if options.mode == Mode::Sync {
         if rows == 0 {
@@ -963,9 +1011,17 @@ pub fn members(
                 "the file has no member rows: in sync mode that would delete every member, so it is always refused".into(),
             ));
         }
+        let mut ids = conn.prepare("SELECT id FROM members")?;
+        let mut absent = conn.prepare("INSERT INTO temp.import_absent (id) VALUES (?1)")?;
+        let mut rows = ids.query([])?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            if !importer.was_seen(id) {
+                absent.execute([id])?;
+            }
+        }
         conn.execute(
-            "INSERT OR IGNORE INTO temp.import_delete (id)
-             SELECT id FROM members WHERE id NOT IN (SELECT id FROM temp.import_seen)",
+            "INSERT OR IGNORE INTO temp.import_delete (id) SELECT id FROM temp.import_absent",
             [],
         )?;
     }
@@ -989,8 +1045,8 @@ pub fn members(
     }
     if deleting > 0 {
         let mut absent = conn.prepare(
-            "SELECT m.username FROM members m WHERE m.id IN (SELECT id FROM temp.import_delete)
-             AND m.id NOT IN (SELECT id FROM temp.import_seen) ORDER BY m.username",
+            "SELECT m.username FROM members m WHERE m.id IN (SELECT id FROM temp.import_absent)
+             ORDER BY m.username",
         )?;
         let mut names = absent.query([])?;
         while let Some(name) = names.next()? {
@@ -1007,4 +1063,17 @@ pub fn members(
         outcome.counts.deleted = deleting as u64;
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_objects_escape_what_they_must() {
+        let text = json_object(&[("a", "plain"), ("b", "quote \" back \\ line\n")]);
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["a"], "plain");
+        assert_eq!(parsed["b"], "quote \" back \\ line\n");
+    }
 }

@@ -345,21 +345,15 @@ pub fn generate(conn: &Connection, n: i64, seed: u64) -> Result<Summary, StoreEr
     let mut rng = Rng(seed ^ 0x0005_EED0_FA11);
     // A fresh database filled in one go: secondary indexes are built once at the
     // end (a sort, much faster than a million incremental inserts).
-    let indexes: Vec<(String, String)> = conn
-        .prepare(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-             AND tbl_name IN ('members', 'group_members', 'participations', 'certificates')",
-        )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
     // The load is one transaction into a new file: a rollback journal in memory
     // is enough, and much faster than the WAL for a first bulk load.
     conn.pragma_update(None, "journal_mode", "MEMORY")?;
     conn.pragma_update(None, "synchronous", "OFF")?;
     let tx = conn.unchecked_transaction()?;
-    for (name, _) in &indexes {
-        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
-    }
+    let indexes = super::drop_indexes(
+        &tx,
+        &["members", "group_members", "participations", "certificates"],
+    )?;
     let created = "2023-01-01T09:00:00Z";
     let mut summary = Summary::default();
 
@@ -597,9 +591,7 @@ pub fn generate(conn: &Connection, n: i64, seed: u64) -> Result<Summary, StoreEr
         "INSERT OR REPLACE INTO settings (key, value) VALUES ('certificate_serial', ?1)",
         [summary.certificates.to_string()],
     )?;
-    for (_, sql) in &indexes {
-        tx.execute_batch(sql)?;
-    }
+    super::rebuild_indexes(&tx, &indexes)?;
     tx.commit()?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;

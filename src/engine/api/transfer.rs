@@ -105,6 +105,7 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
         );
     }
     let options = Options {
+        plan_detail: false,
         mode,
         max_deletions,
         skip_invalid: flag(ncx, opts, "skip_invalid")?,
