@@ -427,7 +427,7 @@ row() { printf '%-46s %-26s %-19s %-26s %-8s %-7s %s\n' "$@"; }
     echo "from the page cache; the process time includes rollcall's start, its run record and the ZIP's fsync."
     echo "5: the file is \`rollcall export\` of \`init --demo $ROWS --seed $SEED\` (groups: ${#GROUP_NAMES[@]} names that exist in the"
     echo "academy, created first; $SEATS license seats). (a) and (d): \`rollcall import FILE\` (upsert),"
-    echo "WAL, with validation, audit rows, group rows, license triggers. (b): sqlite3 $("$SQLITE3" --version | cut -d' ' -f1)"
+    echo "WAL, with validation, audit rows, group rows, seat checks. (b): sqlite3 $("$SQLITE3" --version | cut -d' ' -f1)"
     echo "shell defaults, \`.import --skip 1\` into 14 TEXT columns + a unique index on username, one"
     echo "transaction. (c): bench/baseline_import.py, Python $("$PYTHON" -c 'import sys, sqlite3; print(sys.version.split()[0] + " with SQLite " + sqlite3.sqlite_version)'),"
     echo "INSERT ... ON CONFLICT(username) DO UPDATE per row + group rows, rollcall's pragmas, one transaction."

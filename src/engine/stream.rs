@@ -30,7 +30,6 @@ pub fn for_each(
     let mut passed = vec![0i64; plan.tail.len()];
     'rows: while let Some(row) = rows.next().map_err(to_rhai(ncx))? {
         let member = Member::new(
-            set.ctx.clone(),
             MemberRow::read(row, with_participation).map_err(to_rhai(ncx))?,
             set.course.clone(),
         );

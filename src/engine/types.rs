@@ -69,15 +69,13 @@ impl MemberSet {
 /// Fields are read-only properties: `m.username`, `m.country`, ...
 #[derive(Clone)]
 pub struct Member {
-    pub ctx: Rc<Ctx>,
     pub row: Rc<MemberRow>,
     pub course: Option<ImmutableString>,
 }
 
 impl Member {
-    pub fn new(ctx: Rc<Ctx>, row: MemberRow, course: Option<ImmutableString>) -> Member {
+    pub fn new(row: MemberRow, course: Option<ImmutableString>) -> Member {
         Member {
-            ctx,
             row: Rc::new(row),
             course,
         }

@@ -101,7 +101,7 @@ pub mod api {
             .optional()
             .map_err(to_rhai(&ncx))?;
         match row {
-            Some(row) => Ok(Member::new(ctx.clone(), row, None)),
+            Some(row) => Ok(Member::new(row, None)),
             None => fail(
                 &ncx,
                 format!(

@@ -1,6 +1,7 @@
 //! A member value's read-only properties. In a participant set, `status` is the
 //! participation's status and `member_status` the account's.
 
+use rhai::ImmutableString;
 use rhai::plugin::*;
 
 use crate::engine::error::{RhaiResult, to_rhai};
@@ -23,21 +24,21 @@ pub mod api {
     /// member(members().first().username).username
     /// ```
     #[rhai_fn(get = "username", pure)]
-    pub fn username(m: &mut Member) -> String {
-        m.row.username().to_string()
+    pub fn username(m: &mut Member) -> ImmutableString {
+        m.row.username().into()
     }
     /// The e-mail address ("" when none).
     #[rhai_fn(get = "email", pure)]
-    pub fn email(m: &mut Member) -> String {
-        m.row.email().to_string()
+    pub fn email(m: &mut Member) -> ImmutableString {
+        m.row.email().into()
     }
     #[rhai_fn(get = "first_name", pure)]
-    pub fn first_name(m: &mut Member) -> String {
-        m.row.first_name().to_string()
+    pub fn first_name(m: &mut Member) -> ImmutableString {
+        m.row.first_name().into()
     }
     #[rhai_fn(get = "last_name", pure)]
-    pub fn last_name(m: &mut Member) -> String {
-        m.row.last_name().to_string()
+    pub fn last_name(m: &mut Member) -> ImmutableString {
+        m.row.last_name().into()
     }
     /// "First Last", or the username when the member has no name.
     #[rhai_fn(get = "name", pure)]
@@ -46,23 +47,23 @@ pub mod api {
     }
     /// ISO 3166-1 alpha-2 country code.
     #[rhai_fn(get = "country", pure)]
-    pub fn country(m: &mut Member) -> String {
-        m.row.country().to_string()
+    pub fn country(m: &mut Member) -> ImmutableString {
+        m.row.country().into()
     }
     /// ISO 639-1 language code.
     #[rhai_fn(get = "language", pure)]
-    pub fn language(m: &mut Member) -> String {
-        m.row.language().to_string()
+    pub fn language(m: &mut Member) -> ImmutableString {
+        m.row.language().into()
     }
     /// public, members or hidden.
     #[rhai_fn(get = "visibility", pure)]
-    pub fn visibility(m: &mut Member) -> String {
-        m.row.visibility().to_string()
+    pub fn visibility(m: &mut Member) -> ImmutableString {
+        m.row.visibility().into()
     }
     /// The gamification team ("" when none).
     #[rhai_fn(get = "team", pure)]
-    pub fn team(m: &mut Member) -> String {
-        m.row.team().to_string()
+    pub fn team(m: &mut Member) -> ImmutableString {
+        m.row.team().into()
     }
     /// The roles, an array of learner/author/manager/admin.
     #[rhai_fn(get = "roles", pure)]
@@ -88,8 +89,8 @@ pub mod api {
     }
     /// The account status, active or suspended, in any set.
     #[rhai_fn(get = "member_status", pure)]
-    pub fn member_status(m: &mut Member) -> String {
-        m.row.status().to_string()
+    pub fn member_status(m: &mut Member) -> ImmutableString {
+        m.row.status().into()
     }
     /// Whether the account is suspended.
     #[rhai_fn(get = "suspended", pure)]
@@ -97,12 +98,12 @@ pub mod api {
         m.row.status() == "suspended"
     }
     #[rhai_fn(get = "created_at", pure)]
-    pub fn created_at(m: &mut Member) -> String {
-        m.row.created_at().to_string()
+    pub fn created_at(m: &mut Member) -> ImmutableString {
+        m.row.created_at().into()
     }
     #[rhai_fn(get = "updated_at", pure)]
-    pub fn updated_at(m: &mut Member) -> String {
-        m.row.updated_at().to_string()
+    pub fn updated_at(m: &mut Member) -> ImmutableString {
+        m.row.updated_at().into()
     }
     /// The names of the member's groups (read from the database when asked).
     #[rhai_fn(get = "groups", pure, return_raw)]

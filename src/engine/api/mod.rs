@@ -54,8 +54,8 @@ const TEXT_ACTIONS: &[&str] = &[
 ];
 
 /// The one-member set of a member value.
-fn one(m: &Member) -> MemberSet {
-    MemberSet::members(m.ctx.clone()).with(Op::Cond(Cond::Where(
+fn one(ncx: &NativeCallContext, m: &Member) -> MemberSet {
+    MemberSet::members(super::Ctx::of(ncx)).with(Op::Cond(Cond::Where(
         crate::query::lookup_field(&crate::query::Kind::Members, "id")
             .expect("id is a member field"),
         CmpOp::Eq,
@@ -70,13 +70,13 @@ fn register_member_actions(engine: &mut Engine) {
         engine.register_fn(
             *name,
             move |ncx: NativeCallContext, m: &mut Member| -> RhaiResult<Map> {
-                ncx.call_native_fn(name, (one(m),))
+                ncx.call_native_fn(name, (one(&ncx, m),))
             },
         );
         engine.register_fn(
             *name,
             move |ncx: NativeCallContext, m: &mut Member, opts: Map| -> RhaiResult<Map> {
-                ncx.call_native_fn(name, (one(m), opts))
+                ncx.call_native_fn(name, (one(&ncx, m), opts))
             },
         );
     }
@@ -84,7 +84,7 @@ fn register_member_actions(engine: &mut Engine) {
         engine.register_fn(
             *name,
             move |ncx: NativeCallContext, m: &mut Member, arg: &str| -> RhaiResult<Map> {
-                ncx.call_native_fn(name, (one(m), arg.to_string()))
+                ncx.call_native_fn(name, (one(&ncx, m), arg.to_string()))
             },
         );
         engine.register_fn(
@@ -94,7 +94,7 @@ fn register_member_actions(engine: &mut Engine) {
                   arg: &str,
                   opts: Map|
                   -> RhaiResult<Map> {
-                ncx.call_native_fn(name, (one(m), arg.to_string(), opts))
+                ncx.call_native_fn(name, (one(&ncx, m), arg.to_string(), opts))
             },
         );
     }
