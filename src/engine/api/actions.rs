@@ -1,7 +1,7 @@
-//! Bulk actions on member and participant sets, and academy-level changes.
-//! Every action selects its ids in SQL (or from the closure filter), asks for
-//! confirmation when destructive, runs set-based SQL and returns a report map
-//! `#{action, matched, changed, skipped, reasons, dry_run}`.
+//! Bulk actions on member sets (and on the members of participant sets): the
+//! glue every action shares. Every action selects its ids in SQL (or from the
+//! closure filter), asks for confirmation when destructive, runs set-based SQL
+//! and returns a report map `#{action, matched, changed, skipped, reasons, dry_run}`.
 
 use rhai::plugin::*;
 use rhai::{Array, Map};
@@ -21,9 +21,9 @@ pub enum Level {
 }
 
 /// The options an action accepts as its last argument.
-struct Options {
+pub(super) struct Options {
     confirm: bool,
-    partial: bool,
+    pub(super) partial: bool,
 }
 
 fn options(ncx: &NativeCallContext, opts: &Map, allowed: &[&str]) -> RhaiResult<Options> {
@@ -80,7 +80,7 @@ pub(super) fn select(ncx: &NativeCallContext, set: &MemberSet, level: Level) -> 
 }
 
 /// Runs one action over a set: select, confirm, act, count, report.
-fn act(
+pub(super) fn act(
     ncx: &NativeCallContext,
     set: &MemberSet,
     level: Level,
@@ -140,7 +140,7 @@ pub(super) fn stamp(ctx: &Ctx) -> Stamp {
     }
 }
 
-fn action_error<T>(ncx: &NativeCallContext, err: ActionError) -> RhaiResult<T> {
+pub(super) fn action_error<T>(ncx: &NativeCallContext, err: ActionError) -> RhaiResult<T> {
     match err {
         ActionError::Invalid(message) => fail(ncx, message),
         ActionError::Sql(e) => fail(
@@ -388,72 +388,6 @@ fn license_impl(
     })
 }
 
-/// The course of a participant set, or an error saying the action needs one.
-fn course_of<'a>(ncx: &NativeCallContext, set: &'a MemberSet) -> RhaiResult<&'a str> {
-    match &set.course {
-        Some(code) => Ok(code.as_str()),
-        None => fail(
-            ncx,
-            format!(
-                "{}() works on participant sets: start from course(\"CODE\").participants()",
-                ncx.fn_name()
-            ),
-        ),
-    }
-}
-
-fn course_action(
-    ncx: &NativeCallContext,
-    set: &MemberSet,
-    opts: &Map,
-    destructive: bool,
-    apply: impl FnOnce(&rusqlite::Connection, &Stamp, &str) -> actions::Result<Report>,
-) -> RhaiResult<Map> {
-    let course = course_of(ncx, set)?;
-    act(
-        ncx,
-        set,
-        Level::Participations,
-        opts,
-        destructive,
-        |conn, stamp, _| apply(conn, stamp, course),
-    )
-}
-
-fn invite_impl(ncx: &NativeCallContext, set: &MemberSet, opts: &Map) -> RhaiResult<Map> {
-    let action = ncx.fn_name().to_string();
-    course_action(ncx, set, opts, false, |conn, stamp, course| {
-        actions::participations::invite(conn, stamp, course, &action)
-    })
-}
-
-fn status_impl(
-    ncx: &NativeCallContext,
-    set: &MemberSet,
-    status: &str,
-    opts: &Map,
-) -> RhaiResult<Map> {
-    let status = codes::participation_status(status).or_else(|e| fail(ncx, e))?;
-    course_action(ncx, set, opts, false, |conn, stamp, course| {
-        actions::participations::set_status(conn, stamp, course, status)
-    })
-}
-
-fn deadline_impl(
-    ncx: &NativeCallContext,
-    set: &MemberSet,
-    date: Option<&str>,
-    opts: &Map,
-) -> RhaiResult<Map> {
-    let date = match date {
-        Some(text) => Some(super::filters::date_arg(ncx, text)?.to_string()),
-        None => None,
-    };
-    course_action(ncx, set, opts, false, |conn, stamp, course| {
-        actions::participations::set_deadline(conn, stamp, course, date.as_deref())
-    })
-}
-
 /// Writes a file for the run: `write` fills a temporary file beside `path`,
 /// which the runner moves into place when the run commits. When `write`
 /// fails, the temporary file goes and the run is not bound to it.
@@ -475,29 +409,6 @@ pub(super) fn write_pending<T>(
             Err(e)
         }
     }
-}
-
-fn export_impl(
-    ncx: &NativeCallContext,
-    set: &MemberSet,
-    path: &str,
-    opts: &Map,
-) -> RhaiResult<Map> {
-    course_of(ncx, set)?;
-    write_pending(ncx, &set.ctx, path, |tmp| {
-        course_action(ncx, set, opts, false, |conn, stamp, _| {
-            crate::certs::export(conn, stamp, tmp)
-        })
-    })
-}
-
-/// A one-off change to the academy itself: counted and logged like an action.
-fn academy_change(ncx: &NativeCallContext, action: &str, target: &str) {
-    let ctx = Ctx::of(ncx);
-    ctx.state.borrow_mut().actions += 1;
-    ctx.state.borrow_mut().changes += 1;
-    let dry = if ctx.dry_run() { " [dry run]" } else { "" };
-    ctx.log(&format!("{action}: {target}{dry}"));
 }
 
 #[export_module]
@@ -821,249 +732,5 @@ pub mod api {
         opts: Map,
     ) -> RhaiResult<Map> {
         super::license_impl(&ncx, set, &opts, false)
-    }
-
-    /// Queues an invitation e-mail per participant (naming the course and the
-    /// deadline) and counts it on the participation. Alias `resend_invitation()`.
-    /// Skips suspended members, inactive participations and members without an e-mail.
-    ///
-    /// ```rhai
-    /// course("GDPR-201").participants().not_invited().limit(10).invite()
-    /// ```
-    #[rhai_fn(pure, return_raw, name = "invite", name = "resend_invitation")]
-    pub fn invite(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<Map> {
-        super::invite_impl(&ncx, set, &Map::new())
-    }
-    #[rhai_fn(pure, return_raw, name = "invite", name = "resend_invitation")]
-    pub fn invite_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
-        super::invite_impl(&ncx, set, &opts)
-    }
-
-    /// Starts a new attempt for participants with a result: the result moves to
-    /// the attempt history, the status becomes undecided, the attempt number grows.
-    ///
-    /// ```rhai
-    /// course("SEC-201").participants().failed().limit(5).retake()
-    /// ```
-    #[rhai_fn(pure, return_raw)]
-    pub fn retake(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<Map> {
-        super::course_action(
-            &ncx,
-            set,
-            &Map::new(),
-            false,
-            actions::participations::retake,
-        )
-    }
-    #[rhai_fn(pure, return_raw, name = "retake")]
-    pub fn retake_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
-        super::course_action(&ncx, set, &opts, false, actions::participations::retake)
-    }
-
-    /// Sets the result: "passed", "failed" or "undecided". Passing issues a
-    /// certificate; leaving "passed" withdraws the current one.
-    ///
-    /// ```rhai
-    /// course("SAFE-101").participants().undecided().limit(3).set_status("passed")
-    /// ```
-    #[rhai_fn(pure, return_raw)]
-    pub fn set_status(
-        ncx: NativeCallContext,
-        set: &mut MemberSet,
-        status: &str,
-    ) -> RhaiResult<Map> {
-        super::status_impl(&ncx, set, status, &Map::new())
-    }
-    #[rhai_fn(pure, return_raw, name = "set_status")]
-    pub fn set_status_opts(
-        ncx: NativeCallContext,
-        set: &mut MemberSet,
-        status: &str,
-        opts: Map,
-    ) -> RhaiResult<Map> {
-        super::status_impl(&ncx, set, status, &opts)
-    }
-
-    /// Sets the deadline (YYYY-MM-DD).
-    ///
-    /// ```rhai
-    /// course("GDPR-201").participants().undecided().limit(10).set_deadline("2027-03-31")
-    /// ```
-    #[rhai_fn(pure, return_raw)]
-    pub fn set_deadline(
-        ncx: NativeCallContext,
-        set: &mut MemberSet,
-        date: &str,
-    ) -> RhaiResult<Map> {
-        super::deadline_impl(&ncx, set, Some(date), &Map::new())
-    }
-    #[rhai_fn(pure, return_raw, name = "set_deadline")]
-    pub fn set_deadline_opts(
-        ncx: NativeCallContext,
-        set: &mut MemberSet,
-        date: &str,
-        opts: Map,
-    ) -> RhaiResult<Map> {
-        super::deadline_impl(&ncx, set, Some(date), &opts)
-    }
-
-    /// Removes the deadline.
-    ///
-    /// ```rhai
-    /// course("GDPR-201").participants().passed().limit(10).clear_deadline()
-    /// ```
-    #[rhai_fn(pure, return_raw)]
-    pub fn clear_deadline(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<Map> {
-        super::deadline_impl(&ncx, set, None, &Map::new())
-    }
-    #[rhai_fn(pure, return_raw, name = "clear_deadline")]
-    pub fn clear_deadline_opts(
-        ncx: NativeCallContext,
-        set: &mut MemberSet,
-        opts: Map,
-    ) -> RhaiResult<Map> {
-        super::deadline_impl(&ncx, set, None, &opts)
-    }
-
-    /// Takes the participants out of the course, with their attempt history and
-    /// certificates. Irreversible, so it needs confirmation.
-    ///
-    /// ```rhai
-    /// course("LANG-FR-101").participants().inactive().limit(2).remove(#{confirm: true})
-    /// ```
-    #[rhai_fn(pure, return_raw)]
-    pub fn remove(ncx: NativeCallContext, set: &mut MemberSet) -> RhaiResult<Map> {
-        super::course_action(
-            &ncx,
-            set,
-            &Map::new(),
-            true,
-            actions::participations::remove,
-        )
-    }
-    #[rhai_fn(pure, return_raw, name = "remove")]
-    pub fn remove_opts(ncx: NativeCallContext, set: &mut MemberSet, opts: Map) -> RhaiResult<Map> {
-        super::course_action(&ncx, set, &opts, true, actions::participations::remove)
-    }
-
-    /// Writes one PDF per participant with a current certificate, and a
-    /// `manifest.csv`, to a ZIP file. It appears only when the run succeeds;
-    /// a dry run writes nothing.
-    ///
-    /// ```rhai
-    /// course("GDPR-201").participants().passed().export_certificates("gdpr-certificates.zip")
-    /// ```
-    #[rhai_fn(pure, return_raw)]
-    pub fn export_certificates(
-        ncx: NativeCallContext,
-        set: &mut MemberSet,
-        path: &str,
-    ) -> RhaiResult<Map> {
-        super::export_impl(&ncx, set, path, &Map::new())
-    }
-    #[rhai_fn(pure, return_raw, name = "export_certificates")]
-    pub fn export_certificates_opts(
-        ncx: NativeCallContext,
-        set: &mut MemberSet,
-        path: &str,
-        opts: Map,
-    ) -> RhaiResult<Map> {
-        super::export_impl(&ncx, set, path, &opts)
-    }
-
-    /// The license pool: `#{seats, used, free}`.
-    ///
-    /// ```rhai
-    /// license_seats().free
-    /// ```
-    #[rhai_fn(return_raw)]
-    pub fn license_seats(ncx: NativeCallContext) -> RhaiResult<Map> {
-        let ctx = Ctx::of(&ncx);
-        let (seats, used) = actions::licenses::seats(&ctx.conn).map_err(to_rhai(&ncx))?;
-        let mut map = Map::new();
-        map.insert("seats".into(), seats.into());
-        map.insert("used".into(), used.into());
-        map.insert("free".into(), (seats - used).into());
-        Ok(map)
-    }
-
-    /// Sets the number of seats bought; never below the seats held.
-    ///
-    /// ```rhai
-    /// set_license_seats(license_seats().seats + 100)
-    /// ```
-    #[rhai_fn(return_raw)]
-    pub fn set_license_seats(ncx: NativeCallContext, n: i64) -> RhaiResult<Map> {
-        let ctx = Ctx::of(&ncx);
-        let (seats, used, changed) =
-            actions::licenses::set_seats(&ctx.conn, &super::stamp(&ctx), n)
-                .or_else(|e| super::action_error(&ncx, e))?;
-        if changed {
-            super::academy_change(&ncx, "set_license_seats", &seats.to_string());
-        }
-        let mut map = Map::new();
-        map.insert("seats".into(), seats.into());
-        map.insert("used".into(), used.into());
-        map.insert("free".into(), (seats - used).into());
-        Ok(map)
-    }
-
-    /// Creates a group; an error if it exists.
-    ///
-    /// ```rhai
-    /// create_group("graduates-2026")
-    /// ```
-    #[rhai_fn(return_raw)]
-    pub fn create_group(ncx: NativeCallContext, name: &str) -> RhaiResult<String> {
-        let ctx = Ctx::of(&ncx);
-        let name = actions::catalog::create_group(&ctx.conn, &super::stamp(&ctx), name)
-            .or_else(|e| super::action_error(&ncx, e))?;
-        super::academy_change(&ncx, "create_group", &name);
-        Ok(name)
-    }
-
-    /// Creates a course with a unique code and a title.
-    ///
-    /// ```rhai
-    /// create_course("AI-101", "Working with AI Assistants")
-    /// ```
-    #[rhai_fn(return_raw)]
-    pub fn create_course(ncx: NativeCallContext, code: &str, title: &str) -> RhaiResult<String> {
-        let ctx = Ctx::of(&ncx);
-        let code = actions::catalog::create_course(&ctx.conn, &super::stamp(&ctx), code, title)
-            .or_else(|e| super::action_error(&ncx, e))?;
-        super::academy_change(&ncx, "create_course", &code);
-        Ok(code)
-    }
-
-    /// Creates a series of existing courses, in the order given.
-    ///
-    /// ```rhai
-    /// create_series("security", "Security Basics", ["SEC-201", "GDPR-201"])
-    /// ```
-    #[rhai_fn(return_raw)]
-    pub fn create_series(
-        ncx: NativeCallContext,
-        code: &str,
-        title: &str,
-        courses: Array,
-    ) -> RhaiResult<String> {
-        let codes = courses
-            .into_iter()
-            .map(|c| {
-                c.into_string().or_else(|t| {
-                    fail(
-                        &ncx,
-                        format!("create_series() takes course codes as strings, got a {t}"),
-                    )
-                })
-            })
-            .collect::<RhaiResult<Vec<String>>>()?;
-        let ctx = Ctx::of(&ncx);
-        let code =
-            actions::catalog::create_series(&ctx.conn, &super::stamp(&ctx), code, title, &codes)
-                .or_else(|e| super::action_error(&ncx, e))?;
-        super::academy_change(&ncx, "create_series", &code);
-        Ok(code)
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod academy;
 pub mod actions;
+pub mod catalog;
+pub mod courses;
 pub mod filters;
 pub mod member;
 pub mod terminals;
@@ -24,6 +26,8 @@ pub fn register(engine: &mut Engine) {
     engine.register_global_module(exported_module!(terminals::api).into());
     engine.register_global_module(exported_module!(member::api).into());
     engine.register_global_module(exported_module!(actions::api).into());
+    engine.register_global_module(exported_module!(courses::api).into());
+    engine.register_global_module(exported_module!(catalog::api).into());
     engine.register_global_module(exported_module!(transfer::api).into());
     register_member_actions(engine);
 }
