@@ -900,10 +900,6 @@ pub fn members(
             }
             Err(other) => return Err(other.into()),
         };
-        if row.cells.iter().all(|c| c.trim().is_empty()) {
-            rows -= 1;
-            continue;
-        }
         let incoming = match importer.parse(&row) {
             Ok(incoming) => incoming,
             Err(messages) => {

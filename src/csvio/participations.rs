@@ -377,10 +377,6 @@ pub fn import(
             }
             Err(other) => return Err(other.into()),
         };
-        if row.cells.iter().all(|c| c.trim().is_empty()) {
-            rows -= 1;
-            continue;
-        }
         match parse(conn, &row, &slots, file.header.len(), &courses) {
             Err((username, messages)) => {
                 // A rejected row still names its participation: sync must not

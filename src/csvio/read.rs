@@ -239,10 +239,16 @@ impl CsvFile {
     /// error for that line only; reading can go on after it. A row that runs
     /// into the end of the file inside quotes is reported as broken.
     pub fn next_row(&mut self) -> Option<Result<Row, CsvError>> {
-        let current = match self.peeked.take() {
+        let mut current = match self.peeked.take() {
             Some(peeked) => peeked,
             None => self.read_raw(),
         };
+        // A row of empty cells (`,,,` from a spreadsheet) is no row at all.
+        while let Some(Ok(row)) = &current
+            && row.cells.iter().all(|c| c.trim().is_empty())
+        {
+            current = self.read_raw();
+        }
         let unclosed = |line| {
             CsvError::Line {
             line,
@@ -366,6 +372,14 @@ mod tests {
         let mut file = CsvFile::open(&path).unwrap();
         assert!(file.next_row().unwrap().is_ok());
         assert!(file.next_row().is_none());
+    }
+
+    #[test]
+    fn rows_of_empty_cells_are_skipped_however_many() {
+        let mut text = String::from("username,email\n");
+        text.push_str(&",\n".repeat(100_000));
+        text.push_str("a,x\n");
+        assert_eq!(lines_of(&text), vec![(100_002, "a".to_string())]);
     }
 
     #[test]
