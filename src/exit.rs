@@ -25,11 +25,6 @@ impl ExitStatus {
     }
 }
 
-/// A refusal raised outside a script (a sync threshold, say): exit code 3.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Refused(pub String);
-
 /// A command-line mistake found after parsing: exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -32,9 +32,7 @@ pub fn run(cli: cli::Cli) -> ExitStatus {
         Ok(status) => status,
         Err(err) => {
             eprintln!("error: {err:#}");
-            if err.downcast_ref::<exit::Refused>().is_some() {
-                ExitStatus::Refused
-            } else if err.downcast_ref::<exit::UsageError>().is_some() {
+            if err.downcast_ref::<exit::UsageError>().is_some() {
                 ExitStatus::Usage
             } else {
                 ExitStatus::Error
