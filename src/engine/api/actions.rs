@@ -173,8 +173,10 @@ fn finish(ctx: &Ctx, report: Report, unconfirmed: bool) -> RhaiResult<Map> {
         map.insert("needs_confirmation".into(), true.into());
     }
     if report.action == "reset_access_code" {
-        let codes: Array = report
-            .codes
+        // A dry run's codes were never stored: handing them out would lock
+        // people out, so the report lists none.
+        let handed_out: &[(String, String)] = if report.dry_run { &[] } else { &report.codes };
+        let codes: Array = handed_out
             .iter()
             .map(|(username, code)| {
                 let mut entry = Map::new();
