@@ -263,23 +263,53 @@ fn discard_files(ctx: &Ctx) {
 
 /// Records the start of a run (of a script, or of a command such as an import).
 pub fn record_start(conn: &Connection, script: &Script) -> anyhow::Result<i64> {
+    close_dead_runs(conn)?;
     let args: serde_json::Map<String, serde_json::Value> = script
         .args
         .iter()
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
     conn.execute(
-        "INSERT INTO runs (script, source, args, schedule_id, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO runs (script, source, args, schedule_id, started_at, pid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             script.name,
             script.source,
             serde_json::Value::Object(args).to_string(),
             script.schedule_id,
-            store::now()
+            store::now(),
+            std::process::id()
         ],
     )
     .context("cannot record the run")?;
     Ok(conn.last_insert_rowid())
+}
+
+/// Closes the records of runs whose process is gone (killed, or the machine
+/// stopped): their transaction never committed, so they changed nothing.
+fn close_dead_runs(conn: &Connection) -> anyhow::Result<()> {
+    let running: Vec<(i64, Option<i64>)> = conn
+        .prepare("SELECT id, pid FROM runs WHERE outcome = 'running'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, pid) in running {
+        // Only where the process table can be read; elsewhere a record stays open.
+        let alive = match pid {
+            Some(pid) if std::path::Path::new("/proc/self").exists() => {
+                std::path::Path::new(&format!("/proc/{pid}")).exists()
+            }
+            _ => true,
+        };
+        if !alive {
+            conn.execute(
+                "UPDATE runs SET outcome = 'error', ended_at = ?2,
+                     error = 'the process running it stopped before it finished (killed?); its changes were rolled back'
+                 WHERE id = ?1 AND outcome = 'running'",
+                params![id, store::now()],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn record_end(ctx: &Ctx, id: i64, outcome: &Outcome) -> anyhow::Result<()> {

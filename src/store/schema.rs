@@ -156,9 +156,12 @@ CREATE TABLE runs (
     error       TEXT,
     changes     INTEGER NOT NULL DEFAULT 0,
     actions     INTEGER NOT NULL DEFAULT 0,
-    output      TEXT NOT NULL DEFAULT ''
+    output      TEXT NOT NULL DEFAULT '',
+    -- The process running it, to close the record of one that died.
+    pid         INTEGER
 );
 CREATE INDEX runs_schedule ON runs (schedule_id, id);
+CREATE INDEX runs_running ON runs (outcome) WHERE outcome = 'running';
 
 CREATE TABLE outbox (
     id          INTEGER PRIMARY KEY,

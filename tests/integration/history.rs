@@ -1,6 +1,8 @@
 //! The run history: `rollcall runs` (table and JSON), the `runs` table, and
 //! dry runs that leave no trace.
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::support::Env;
@@ -172,4 +174,40 @@ fn failed_run_changes_nothing() {
     env.write("whole.rhai", "create_group(\"night-shift\");\n");
     env.rollcall(&["run", "whole.rhai"]).success();
     assert_eq!(env.int("SELECT count(*) FROM groups"), 1);
+}
+
+#[test]
+fn the_record_of_a_killed_run_is_closed_by_the_next_run() {
+    let env = Env::demo(50);
+    env.write(
+        "slow.rhai",
+        "create_group(\"while-killed\"); let t = timestamp(); while t.elapsed < 30.0 {}",
+    );
+    let mut child = env.cmd(["run", "slow.rhai"]).spawn();
+    let started = std::time::Instant::now();
+    while env.int("SELECT count(*) FROM runs WHERE outcome = 'running'") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        env.int("SELECT count(*) FROM runs WHERE outcome = 'running'"),
+        1
+    );
+    env.rollcall(&["eval", "1"]).success();
+    assert_eq!(
+        env.int("SELECT count(*) FROM runs WHERE outcome = 'running'"),
+        0
+    );
+    let row = &env.rows("SELECT outcome, error FROM runs WHERE script = 'slow.rhai'")[0];
+    assert_eq!(row[0], "error");
+    assert!(row[1].contains("stopped before it finished"), "{row:?}");
+    assert_eq!(
+        env.int("SELECT count(*) FROM groups WHERE name = 'while-killed'"),
+        0
+    );
 }
