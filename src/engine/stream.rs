@@ -17,6 +17,25 @@ fn plan<'a>(ncx: &NativeCallContext, set: &'a MemberSet) -> RhaiResult<Plan<'a>>
 pub fn for_each(
     ncx: &NativeCallContext,
     set: &MemberSet,
+    sink: impl FnMut(Member) -> RhaiResult<bool>,
+) -> RhaiResult<()> {
+    // A scan reads pages straight from the operating system's cache through a
+    // memory map instead of copying each one in with a system call (a third
+    // of a closure filter's time over a large academy). Only scans map: the
+    // mapped pages would count as the process's memory in bulk writes.
+    let conn = &set.ctx.conn;
+    let _ = conn.pragma_update(None, "mmap_size", MMAP_BYTES);
+    let result = scan(ncx, set, sink);
+    let _ = conn.pragma_update(None, "mmap_size", 0);
+    result
+}
+
+/// How much of the database a scan may map.
+const MMAP_BYTES: i64 = 1 << 32;
+
+fn scan(
+    ncx: &NativeCallContext,
+    set: &MemberSet,
     mut sink: impl FnMut(Member) -> RhaiResult<bool>,
 ) -> RhaiResult<()> {
     let plan = plan(ncx, set)?;
