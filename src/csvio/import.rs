@@ -979,10 +979,9 @@ pub fn members(
         };
         match result {
             Ok(plan_row) => (sinks.plan)(&plan_row)?,
+            // An existing member was marked as named above, so a rejected
+            // update never makes them look absent to a sync.
             Err(message) => {
-                if let Some(old) = importer.current(&incoming.username)? {
-                    importer.see(old.id, row.line)?;
-                }
                 reject(
                     &mut outcome,
                     &mut sinks,
