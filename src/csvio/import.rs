@@ -830,6 +830,37 @@ pub(super) fn reject(
     Ok(())
 }
 
+/// The next row to import, counting it and reporting progress; a line that
+/// cannot be read is rejected (with its line number) and reading goes on.
+pub(super) fn next_row(
+    file: &mut CsvFile,
+    outcome: &mut Outcome,
+    sinks: &mut Sinks,
+    options: &Options,
+    total: &mut u64,
+    rows: &mut u64,
+) -> Result<Option<Row>, ImportError> {
+    while let Some(next) = file.next_row() {
+        *rows += 1;
+        if rows.is_multiple_of(4096) {
+            (sinks.progress)(file.offset());
+        }
+        match next {
+            Ok(row) => return Ok(Some(row)),
+            Err(CsvError::Line { line, message }) => {
+                let problem = Problem {
+                    line,
+                    username: String::new(),
+                    message,
+                };
+                reject(outcome, sinks, options, total, problem, &[])?;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(None)
+}
+
 /// Imports `file` into the members. Runs inside the caller's transaction.
 pub fn members(
     conn: &Connection,
@@ -876,30 +907,14 @@ pub fn members(
     let mut outcome = Outcome::default();
     let mut problem_total = 0u64;
     let mut rows = 0u64;
-    while let Some(next) = file.next_row() {
-        rows += 1;
-        if rows.is_multiple_of(4096) {
-            (sinks.progress)(file.offset());
-        }
-        let row = match next {
-            Ok(row) => row,
-            Err(CsvError::Line { line, message }) => {
-                reject(
-                    &mut outcome,
-                    &mut sinks,
-                    options,
-                    &mut problem_total,
-                    Problem {
-                        line,
-                        username: String::new(),
-                        message,
-                    },
-                    &[],
-                )?;
-                continue;
-            }
-            Err(other) => return Err(other.into()),
-        };
+    while let Some(row) = next_row(
+        file,
+        &mut outcome,
+        &mut sinks,
+        options,
+        &mut problem_total,
+        &mut rows,
+    )? {
         let incoming = match importer.parse(&row) {
             Ok(incoming) => incoming,
             Err(messages) => {

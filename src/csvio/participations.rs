@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::import::{ImportError, Mode, Options, Outcome, PlanRow, Problem, Sinks, reject};
+use super::import::{
+    ImportError, Mode, Options, Outcome, PlanRow, Problem, Sinks, next_row, reject,
+};
 use super::read::{CsvFile, Row};
 use super::{CsvError, PARTICIPATION_COLUMNS, unneutralize};
 use crate::actions::Stamp;
@@ -353,30 +355,14 @@ pub fn import(
     let mut outcome = Outcome::default();
     let mut total = 0u64;
     let mut rows = 0u64;
-    while let Some(next) = file.next_row() {
-        rows += 1;
-        if rows.is_multiple_of(4096) {
-            (sinks.progress)(file.offset());
-        }
-        let row = match next {
-            Ok(row) => row,
-            Err(CsvError::Line { line, message }) => {
-                reject(
-                    &mut outcome,
-                    &mut sinks,
-                    options,
-                    &mut total,
-                    Problem {
-                        line,
-                        username: String::new(),
-                        message,
-                    },
-                    &[],
-                )?;
-                continue;
-            }
-            Err(other) => return Err(other.into()),
-        };
+    while let Some(row) = next_row(
+        file,
+        &mut outcome,
+        &mut sinks,
+        options,
+        &mut total,
+        &mut rows,
+    )? {
         match parse(conn, &row, &slots, file.header.len(), &courses) {
             Err((username, messages)) => {
                 // A rejected row still names its participation: sync must not
