@@ -126,15 +126,20 @@ pub fn audit(
     );
     let mut params = Vec::new();
     if let Some(run) = run {
-        sql.push_str(" AND run_id = ?");
         params.push(Value::Integer(run));
+        sql.push_str(&format!(" AND run_id = ?{}", params.len()));
     }
     if let Some(username) = member {
-        sql.push_str(" AND username = ?");
+        // A live member's rows by id; an erased member's rows lost the id.
         params.push(Value::Text(username.to_string()));
+        let n = params.len();
+        sql.push_str(&format!(
+            " AND (member_id = (SELECT id FROM members WHERE username = ?{n}) \
+             OR (member_id IS NULL AND username = ?{n}))"
+        ));
     }
-    sql.push_str(" ORDER BY id DESC LIMIT ?");
     params.push(Value::Integer(limit));
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", params.len()));
     print_rows(
         config,
         &sql,

@@ -109,7 +109,7 @@ impl PlanOut {
             w.write_record([
                 line.as_str(),
                 &crate::csvio::neutralize(&row.username),
-                &row.action,
+                row.action,
                 &crate::csvio::neutralize(&row.changes),
             ])
             .map_err(|e| fail(e.to_string()))?;
@@ -150,7 +150,7 @@ impl PlanOut {
                 table.add_row([
                     row.line.map(|l| l.to_string()).unwrap_or_default(),
                     row.username.clone(),
-                    row.action.clone(),
+                    row.action.to_string(),
                     row.changes.clone(),
                 ]);
             }
@@ -245,11 +245,19 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
     let header = csv_file.header.clone();
     let bar = progress::bar(csv_file.size, true, config.options.quiet);
 
+    // A large file into a small academy is a bulk load (see store::begin_bulk_load).
+    let bulk = !planning
+        && !*participations
+        && import::is_bulk(
+            csv_file.size,
+            conn.query_row("SELECT count(*) FROM members", [], |r| r.get(0))?,
+        )
+        && store::begin_bulk_load(&conn)?;
     conn.execute_batch("BEGIN IMMEDIATE")
         .context("cannot start the import's transaction (is a run writing?)")?;
     let result = {
         let mut plan_row = |row: &PlanRow| plan_out.row(row);
-        let mut reject_row = |cells: &[String], reason: &str| -> Result<(), CsvError> {
+        let mut reject_row = |cells: &csv::StringRecord, reason: &str| -> Result<(), CsvError> {
             let fail = |e: csv::Error| {
                 CsvError::File(format!("cannot write {}: {e}", rejects_path.display()))
             };
@@ -265,9 +273,7 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
                 rejects_out = Some(w);
             }
             let w = rejects_out.as_mut().expect("just created");
-            let mut record = cells.to_vec();
-            record.push(reason.to_string());
-            w.write_record(&record).map_err(fail)
+            w.write_record(cells.iter().chain([reason])).map_err(fail)
         };
         let mut tick = |offset: u64| bar.set_position(offset);
         let sinks = Sinks {
@@ -276,15 +282,18 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
             progress: &mut tick,
         };
         if *participations {
-            participations::import(&conn, &mut csv_file, &stamp, &options, &command_line, sinks)
+            participations::import(&conn, &mut csv_file, &stamp, &options, sinks)
         } else {
-            import::members(&conn, &mut csv_file, &stamp, &options, &command_line, sinks)
+            import::members(&conn, &mut csv_file, &stamp, &options, sinks)
         }
     };
     bar.finish_and_clear();
     let keep = result.is_ok() && !planning;
     conn.execute_batch(if keep { "COMMIT" } else { "ROLLBACK" })
         .context("cannot finish the import's transaction")?;
+    if bulk {
+        store::end_bulk_load(&conn)?;
+    }
     if let Some(mut w) = rejects_out {
         w.flush()?;
     }

@@ -4,7 +4,8 @@
 //! there was none (or `skip_invalid`), and rolls back a plan-only run, so the
 //! plan is exactly what applying does.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -12,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::read::{CsvFile, Row};
 use super::{CsvError, MEMBER_COLUMNS, unneutralize};
 use crate::actions::{self, Stamp};
-use crate::store::{self, codes, search_key};
+use crate::store::{codes, search_key};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
@@ -60,7 +61,7 @@ pub struct PlanRow {
     /// The file line; none for members deleted because they are absent.
     pub line: Option<u64>,
     pub username: String,
-    pub action: String,
+    pub action: &'static str,
     /// `field: before -> after`, `;`-separated.
     pub changes: String,
 }
@@ -121,7 +122,7 @@ pub struct Outcome {
 }
 
 /// Receives each rejected row: its cells and the reason.
-pub type RejectSink<'a> = &'a mut dyn FnMut(&[String], &str) -> Result<(), CsvError>;
+pub type RejectSink<'a> = &'a mut dyn FnMut(&csv::StringRecord, &str) -> Result<(), CsvError>;
 
 /// Where the rows go besides the database: the plan, rejected rows, progress.
 pub struct Sinks<'a> {
@@ -142,11 +143,66 @@ struct Incoming {
     visibility: Option<String>,
     team: Option<String>,
     roles: Option<i64>,
-    groups: Option<Vec<i64>>,
+    /// The groups named, sorted, without repeats.
+    groups: Option<Vec<String>>,
     anonymous: Option<bool>,
     license: Option<bool>,
     suspended: Option<bool>,
     deleted: bool,
+}
+
+impl Incoming {
+    /// What a new member gets where the row has no column.
+    fn email(&self) -> &str {
+        text_or(&self.email, "")
+    }
+    fn language(&self) -> &str {
+        text_or(&self.language, "en")
+    }
+    fn visibility(&self) -> &str {
+        text_or(&self.visibility, "members")
+    }
+}
+
+fn text_or<'a>(value: &'a Option<String>, default: &'a str) -> &'a str {
+    value.as_deref().unwrap_or(default)
+}
+
+/// What creating a row's member writes besides the row's text: its values
+/// where the row has none, and what is derived. Worked out on the reading
+/// thread.
+#[derive(Debug)]
+struct NewMember {
+    roles: i64,
+    anonymous: bool,
+    license: bool,
+    suspended: bool,
+    search_key: String,
+    /// The audit row's `after`.
+    after: String,
+    /// The plan's account of the values (with `plan_detail` only).
+    changes: String,
+}
+
+/// A row as the reading thread hands it over.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "most rows are valid; boxing them would cost an allocation each"
+)]
+enum Item {
+    /// A valid row, with its new member (none when it asks for a deletion).
+    Valid {
+        row: Row,
+        incoming: Incoming,
+        new: Option<NewMember>,
+    },
+    Invalid {
+        row: Row,
+        username: String,
+        message: String,
+    },
+    /// A line the CSV reader could not read.
+    Unreadable(Problem),
 }
 
 /// The member as stored.
@@ -236,30 +292,39 @@ fn flag(field: &str, value: &str, problems: &mut Vec<String>) -> Option<bool> {
     }
 }
 
-struct Importer<'c> {
-    conn: &'c Connection,
-    stamp: &'c Stamp,
-    options: &'c Options,
+/// Reads and checks rows. It needs no database, so that it runs on a thread
+/// of its own while the rows before are written.
+struct Parser {
     slots: [Option<usize>; 14],
     width: usize,
-    groups: HashMap<String, i64>,
-    free_seats: i64,
-    /// The seats bought, for messages.
-    seats: i64,
-    /// The file line that named each member id so far (0: not named): a
-    /// username twice is an error, and sync deletes the members never named.
-    /// Member ids are dense, so a vector is the smallest and fastest set.
-    seen: std::cell::RefCell<Vec<u32>>,
-    source: String,
+    /// The groups that exist.
+    groups: HashSet<String>,
+    create_groups: bool,
+    plan_detail: bool,
 }
 
-impl Importer<'_> {
+impl Parser {
     fn cell<'r>(&self, row: &'r Row, slot: usize) -> Option<&'r str> {
-        self.slots[slot].map(|i| unneutralize(row.cells.get(i).map_or("", String::as_str)))
+        self.slots[slot].map(|i| unneutralize(row.cells.get(i).unwrap_or_default()))
+    }
+
+    /// A row checked, with what creating its member takes.
+    fn item(&self, row: Row) -> Item {
+        match self.parse(&row) {
+            Ok(incoming) => {
+                let new = (!incoming.deleted).then(|| self.new_member(&incoming));
+                Item::Valid { row, incoming, new }
+            }
+            Err(messages) => Item::Invalid {
+                username: self.cell(&row, 0).unwrap_or_default().trim().to_string(),
+                message: messages.join("; "),
+                row,
+            },
+        }
     }
 
     /// Reads and checks a row; all of its problems at once.
-    fn parse(&mut self, row: &Row) -> Result<Incoming, Vec<String>> {
+    fn parse(&self, row: &Row) -> Result<Incoming, Vec<String>> {
         let mut problems = Vec::new();
         if row.cells.len() != self.width {
             problems.push(format!(
@@ -335,19 +400,19 @@ impl Importer<'_> {
             incoming.roles = Some(bits);
         }
         if let Some(groups) = self.cell(row, 9) {
-            let mut ids = Vec::new();
+            let mut names = Vec::new();
             for name in groups.split(';').map(str::trim).filter(|g| !g.is_empty()) {
-                match self.group_id(name) {
-                    Ok(Some(id)) => ids.push(id),
-                    Ok(None) => problems.push(format!(
+                if self.create_groups || self.groups.contains(name) {
+                    names.push(name.to_string());
+                } else {
+                    problems.push(format!(
                         "unknown group '{name}' (create it first, or import with --create-groups)"
-                    )),
-                    Err(e) => problems.push(e.to_string()),
+                    ));
                 }
             }
-            ids.sort_unstable();
-            ids.dedup();
-            incoming.groups = Some(ids);
+            names.sort_unstable();
+            names.dedup();
+            incoming.groups = Some(names);
         }
         incoming.anonymous = self
             .cell(row, 10)
@@ -369,13 +434,118 @@ impl Importer<'_> {
         }
     }
 
-    fn group_id(&mut self, name: &str) -> Result<Option<i64>, rusqlite::Error> {
-        if let Some(id) = self.groups.get(name) {
-            return Ok(Some(*id));
+    /// The member a valid row creates.
+    fn new_member(&self, new: &Incoming) -> NewMember {
+        let email = new.email();
+        let first_name = text_or(&new.first_name, "");
+        let last_name = text_or(&new.last_name, "");
+        let roles = new.roles.unwrap_or(1);
+        let anonymous = new.anonymous.unwrap_or(false);
+        let license = new.license.unwrap_or(false);
+        let suspended = new.suspended.unwrap_or(false);
+        let role_names = codes::role_names(roles).join(";");
+        let group_names = new.groups.as_deref().unwrap_or_default().join(";");
+        // The values the member starts with; an empty field or a 0 flag is
+        // left out (a million-row import writes a million of these).
+        let mut after: Vec<(&str, &str)> = Vec::with_capacity(12);
+        let mut changes = Vec::new();
+        for (field, value) in [
+            ("email", email),
+            ("first_name", first_name),
+            ("last_name", last_name),
+            ("language", new.language()),
+            ("country", text_or(&new.country, "")),
+            ("visibility", new.visibility()),
+            ("team", text_or(&new.team, "")),
+            ("roles", &role_names),
+            ("groups", &group_names),
+            ("anonymous", if anonymous { "1" } else { "0" }),
+            ("license", if license { "1" } else { "0" }),
+            ("suspended", if suspended { "1" } else { "0" }),
+        ] {
+            if value.is_empty() || value == "0" {
+                continue;
+            }
+            after.push((field, value));
+            if self.plan_detail {
+                changes.push(format!("{field}: {value}"));
+            }
         }
-        if !self.options.create_groups {
-            return Ok(None);
+        let after = json_object(&after);
+        NewMember {
+            search_key: search_key(&new.username, email, first_name, last_name),
+            roles,
+            anonymous,
+            license,
+            suspended,
+            after,
+            changes: changes.join("; "),
         }
+    }
+}
+
+/// The statements of every row, prepared once.
+struct Statements<'c> {
+    insert_member: rusqlite::Statement<'c>,
+    insert_group: rusqlite::Statement<'c>,
+    insert_audit: rusqlite::Statement<'c>,
+}
+
+impl<'c> Statements<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Statements<'c>> {
+        Ok(Statements {
+            insert_member: conn.prepare(
+                "INSERT INTO members (username, email, first_name, last_name, language, country, visibility,
+                     team, roles, anonymous, status, license, search_key, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)
+                 ON CONFLICT (username) DO NOTHING",
+            )?,
+            insert_group: conn.prepare(
+                "INSERT OR IGNORE INTO group_members (group_id, member_id) VALUES (?1, ?2)",
+            )?,
+            // The target is the file line; the run names the file.
+            insert_audit: conn.prepare(
+                "INSERT INTO audit (run_id, at, action, target, member_id, username, before, after)
+                 VALUES (?1, ?2, ?3, 'line ' || ?4, ?5, ?6, ?7, ?8)",
+            )?,
+        })
+    }
+}
+
+/// Applies checked rows to the database, on the importing thread.
+struct Importer<'c> {
+    conn: &'c Connection,
+    sql: Statements<'c>,
+    stamp: &'c Stamp,
+    groups: HashMap<String, i64>,
+    /// The same, by id.
+    group_names: HashMap<i64, String>,
+    free_seats: i64,
+    /// The seats bought, for messages.
+    seats: i64,
+    /// The file line that named each member id so far (0: not named): a
+    /// username twice is an error, and sync deletes the members never named.
+    /// Member ids are dense, so a vector is the smallest and fastest set.
+    seen: Vec<u32>,
+}
+
+impl Importer<'_> {
+    /// The ids of the groups a row names, sorted. The parser let through
+    /// unknown names only with --create-groups: they are created here.
+    fn group_ids(&mut self, names: &[String]) -> rusqlite::Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(names.len());
+        for name in names {
+            let id = match self.groups.get(name) {
+                Some(id) => *id,
+                None => self.create_group(name)?,
+            };
+            ids.push(id);
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    fn create_group(&mut self, name: &str) -> rusqlite::Result<i64> {
         self.conn.execute(
             "INSERT INTO groups (name, created_at) VALUES (?1, ?2)",
             params![name, self.stamp.at],
@@ -388,7 +558,8 @@ impl Importer<'_> {
             },
         )?;
         self.groups.insert(name.to_string(), id);
-        Ok(Some(id))
+        self.group_names.insert(id, name.to_string());
+        Ok(id)
     }
 
     fn current(&self, username: &str) -> rusqlite::Result<Option<Current>> {
@@ -428,20 +599,19 @@ impl Importer<'_> {
         Ok(ids)
     }
 
-    fn group_names(&self, ids: &[i64]) -> String {
-        let mut names: Vec<&str> = self
-            .groups
+    /// The names of groups, sorted and `;`-separated, as the CSV has them.
+    fn names_of(&self, ids: &[i64]) -> String {
+        let mut names: Vec<&str> = ids
             .iter()
-            .filter(|(_, id)| ids.contains(id))
-            .map(|(n, _)| n.as_str())
+            .filter_map(|id| self.group_names.get(id).map(String::as_str))
             .collect();
         names.sort_unstable();
         names.join(";")
     }
 
     /// Marks a member as named by the file; the line of an earlier mention if any.
-    fn see(&self, id: i64, line: u64) -> rusqlite::Result<Option<u64>> {
-        let mut seen = self.seen.borrow_mut();
+    fn see(&mut self, id: i64, line: u64) -> Option<u64> {
+        let seen = &mut self.seen;
         let slot = id.max(0) as usize;
         if slot >= seen.len() {
             seen.resize(slot + 1 + slot / 2, 0);
@@ -449,42 +619,38 @@ impl Importer<'_> {
         match seen[slot] {
             0 => {
                 seen[slot] = line.min(u32::MAX as u64) as u32;
-                Ok(None)
+                None
             }
-            first => Ok(Some(first as u64)),
+            first => Some(first as u64),
         }
     }
 
     fn was_seen(&self, id: i64) -> bool {
         self.seen
-            .borrow()
             .get(id.max(0) as usize)
             .is_some_and(|line| *line != 0)
     }
 
+    /// One audit row; its target is the file line (the run names the file).
     fn audit(
-        &self,
+        &mut self,
         action: &str,
+        line: u64,
         id: i64,
         username: &str,
-        before: Option<String>,
-        after: Option<String>,
+        before: Option<&str>,
+        after: Option<&str>,
     ) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO audit (run_id, at, action, target, member_id, username, before, after)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                self.stamp.run_id,
-                self.stamp.at,
-                action,
-                self.source,
-                id,
-                username,
-                before,
-                after
-            ])?;
+        self.sql.insert_audit.execute(params![
+            self.stamp.run_id,
+            self.stamp.at,
+            action,
+            line as i64,
+            id,
+            username,
+            before,
+            after
+        ])?;
         Ok(())
     }
 
@@ -496,96 +662,141 @@ impl Importer<'_> {
         )
     }
 
-    fn create(&mut self, row: &Row, new: &Incoming) -> Result<PlanRow, String> {
-        let license = new.license.unwrap_or(false);
-        if license {
-            if self.free_seats < 1 {
-                return Err(self.no_seat());
-            }
+    /// Creates the member the row names; `None` when the username is taken
+    /// (nothing was written), or, when `trying`, when it needs a seat and
+    /// none is free: the caller then looks the member up.
+    fn create(
+        &mut self,
+        row: &Row,
+        incoming: &Incoming,
+        new: &NewMember,
+        groups: &[i64],
+        trying: bool,
+    ) -> Result<Option<PlanRow>, String> {
+        let username = incoming.username.as_str();
+        if new.license && self.free_seats < 1 {
+            return if trying {
+                Ok(None)
+            } else {
+                Err(self.no_seat())
+            };
+        }
+        let inserted = self
+            .sql
+            .insert_member
+            .execute(params![
+                username,
+                incoming.email(),
+                text_or(&incoming.first_name, ""),
+                text_or(&incoming.last_name, ""),
+                incoming.language(),
+                text_or(&incoming.country, ""),
+                incoming.visibility(),
+                text_or(&incoming.team, ""),
+                new.roles,
+                new.anonymous,
+                if new.suspended { "suspended" } else { "active" },
+                new.license,
+                new.search_key,
+                self.stamp.at,
+            ])
+            .map_err(|e| e.to_string())?;
+        if inserted == 0 {
+            return Ok(None);
+        }
+        if new.license {
             self.free_seats -= 1;
         }
-        let email = new.email.clone().unwrap_or_default();
-        let first = new.first_name.clone().unwrap_or_default();
-        let last = new.last_name.clone().unwrap_or_default();
-        let language = new.language.clone().unwrap_or_else(|| "en".into());
-        let country = new.country.clone().unwrap_or_default();
-        let visibility = new.visibility.clone().unwrap_or_else(|| "members".into());
-        let team = new.team.clone().unwrap_or_default();
-        let roles = new.roles.unwrap_or(1);
-        let anonymous = new.anonymous.unwrap_or(false);
-        let suspended = new.suspended.unwrap_or(false);
-        let result = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO members (username, email, first_name, last_name, language, country, visibility,
-                     team, roles, anonymous, status, license, search_key, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    new.username,
-                    email,
-                    first,
-                    last,
-                    language,
-                    country,
-                    visibility,
-                    team,
-                    roles,
-                    anonymous,
-                    if suspended { "suspended" } else { "active" },
-                    license,
-                    search_key(&new.username, &email, &first, &last),
-                    self.stamp.at,
-                ])
-            });
-        result.map_err(|e| e.to_string())?;
         let id = self.conn.last_insert_rowid();
-        self.see(id, row.line).map_err(|e| e.to_string())?;
-        let groups = new.groups.clone().unwrap_or_default();
-        for group in &groups {
+        self.see(id, row.line);
+        for group in groups {
             self.add_to_group(*group, id).map_err(|e| e.to_string())?;
         }
-        let role_names = codes::role_names(roles).join(";");
-        let group_names = self.group_names(&groups);
-        let mut after: Vec<(&str, &str)> = Vec::with_capacity(12);
-        let mut changes = Vec::new();
-        for (field, value) in [
-            ("email", email.as_str()),
-            ("first_name", &first),
-            ("last_name", &last),
-            ("language", &language),
-            ("country", &country),
-            ("visibility", &visibility),
-            ("team", &team),
-            ("roles", &role_names),
-            ("groups", &group_names),
-            ("anonymous", if anonymous { "1" } else { "0" }),
-            ("license", if license { "1" } else { "0" }),
-            ("suspended", if suspended { "1" } else { "0" }),
-        ] {
-            after.push((field, value));
-            if self.options.plan_detail && !value.is_empty() && value != "0" {
-                changes.push(format!("{field}: {value}"));
-            }
-        }
-        self.audit("create", id, &new.username, None, Some(json_object(&after)))
+        self.audit("create", row.line, id, username, None, Some(&new.after))
             .map_err(|e| e.to_string())?;
-        Ok(PlanRow {
+        Ok(Some(PlanRow {
             line: Some(row.line),
-            username: new.username.clone(),
-            action: "create".into(),
-            changes: changes.join("; "),
-        })
+            username: username.to_string(),
+            action: "create",
+            changes: new.changes.clone(),
+        }))
     }
 
-    fn add_to_group(&self, group: i64, member: i64) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO group_members (group_id, member_id) VALUES (?1, ?2)",
-            )?
-            .execute([group, member])?;
+    fn add_to_group(&mut self, group: i64, member: i64) -> rusqlite::Result<()> {
+        self.sql.insert_group.execute([group, member])?;
         Ok(())
+    }
+
+    /// Does what a valid row asks; `Err` rejects the row. In a bulk load the
+    /// member is inserted straight away and looked up only when the username
+    /// is taken.
+    fn apply(
+        &mut self,
+        row: &Row,
+        incoming: &Incoming,
+        new: Option<&NewMember>,
+        bulk: bool,
+        counts: &mut Counts,
+    ) -> rusqlite::Result<Result<PlanRow, String>> {
+        let groups = match &incoming.groups {
+            Some(names) => Some(self.group_ids(names)?),
+            None => None,
+        };
+        let no_groups: &[i64] = &[];
+        let group_ids = groups.as_deref().unwrap_or(no_groups);
+        if bulk && let Some(new) = new {
+            match self.create(row, incoming, new, group_ids, true) {
+                Ok(None) => {}
+                created => {
+                    return Ok(created.map(|plan_row| {
+                        counts.created += 1;
+                        plan_row.expect("a created member")
+                    }));
+                }
+            }
+        }
+        let current = self.current(&incoming.username)?;
+        if let Some(old) = &current
+            && let Some(first) = self.see(old.id, row.line)
+        {
+            return Ok(Err(format!(
+                "the username appears twice in the file (first on line {first})"
+            )));
+        }
+        let plan_row = |action: &'static str, changes: &str| PlanRow {
+            line: Some(row.line),
+            username: incoming.username.clone(),
+            action,
+            changes: changes.into(),
+        };
+        Ok(match (&current, new) {
+            (Some(old), None) => {
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO temp.import_delete (id) VALUES (?1)",
+                    [old.id],
+                )?;
+                if old.license {
+                    self.free_seats += 1;
+                }
+                Ok(plan_row("delete", "deleted = 1"))
+            }
+            (None, None) => {
+                counts.unchanged += 1;
+                Ok(plan_row(
+                    "unchanged",
+                    "deleted = 1, but there is no such member",
+                ))
+            }
+            (None, Some(new)) => match self.create(row, incoming, new, group_ids, false) {
+                Ok(Some(created)) => {
+                    counts.created += 1;
+                    Ok(created)
+                }
+                Ok(None) => Err(format!("the username {} is taken", incoming.username)),
+                Err(message) => Err(message),
+            },
+            (Some(old), Some(_)) => self.update(row, old, incoming, groups.as_deref(), counts),
+        })
     }
 
     /// Applies the differences between `old` and `new`; the plan row says which.
@@ -594,6 +805,7 @@ impl Importer<'_> {
         row: &Row,
         old: &Current,
         new: &Incoming,
+        groups: Option<&[i64]>,
         counts: &mut Counts,
     ) -> Result<PlanRow, String> {
         let mut sets: Vec<(&'static str, Value)> = Vec::new();
@@ -660,15 +872,11 @@ impl Importer<'_> {
             ));
         }
         let mut group_changes: Option<(Vec<i64>, Vec<i64>)> = None;
-        if let Some(groups) = &new.groups {
+        if let Some(groups) = groups {
             let current = self.member_groups(old.id).map_err(|e| e.to_string())?;
-            if *groups != current {
-                note(
-                    "groups",
-                    &self.group_names(&current),
-                    &self.group_names(groups),
-                );
-                group_changes = Some((current, groups.clone()));
+            if groups != current {
+                note("groups", &self.names_of(&current), &self.names_of(groups));
+                group_changes = Some((current, groups.to_vec()));
             }
         }
         let field_changes =
@@ -678,7 +886,7 @@ impl Importer<'_> {
             return Ok(PlanRow {
                 line: Some(row.line),
                 username: new.username.clone(),
-                action: "unchanged".into(),
+                action: "unchanged",
                 changes: String::new(),
             });
         }
@@ -740,29 +948,29 @@ impl Importer<'_> {
                     .map_err(|e| e.to_string())?;
             }
         }
-        let mut action = Vec::new();
-        if field_changes > 0 {
+        let updated = field_changes > 0;
+        if updated {
             counts.updated += 1;
-            action.push("update");
         }
         match status_change {
-            Some(true) => {
-                counts.suspended += 1;
-                action.push("suspend");
-            }
-            Some(false) => {
-                counts.reactivated += 1;
-                action.push("reactivate");
-            }
+            Some(true) => counts.suspended += 1,
+            Some(false) => counts.reactivated += 1,
             None => {}
         }
-        let action = action.join(", ");
+        let action = match (updated, status_change) {
+            (true, Some(true)) => "update, suspend",
+            (true, Some(false)) => "update, reactivate",
+            (false, Some(true)) => "suspend",
+            (false, Some(false)) => "reactivate",
+            (_, None) => "update",
+        };
         self.audit(
             &format!("import {action}"),
+            row.line,
             old.id,
             &new.username,
-            Some(serde_json::Value::Object(before).to_string()),
-            Some(serde_json::Value::Object(after).to_string()),
+            Some(&serde_json::Value::Object(before).to_string()),
+            Some(&serde_json::Value::Object(after).to_string()),
         )
         .map_err(|e| e.to_string())?;
         Ok(PlanRow {
@@ -793,14 +1001,23 @@ fn json_object(pairs: &[(&str, &str)]) -> String {
 
 fn json_string(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    let mut plain = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&text[plain..i]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
         }
+        plain = i + 1;
     }
+    out.push_str(&text[plain..]);
     out.push('"');
 }
 
@@ -811,14 +1028,14 @@ pub(super) fn reject(
     options: &Options,
     total: &mut u64,
     problem: Problem,
-    cells: &[String],
+    cells: &csv::StringRecord,
 ) -> Result<(), CsvError> {
     *total += 1;
     outcome.counts.rejected += 1;
     (sinks.plan)(&PlanRow {
         line: Some(problem.line),
         username: problem.username.clone(),
-        action: "invalid".into(),
+        action: "invalid",
         changes: problem.message.clone(),
     })?;
     if options.skip_invalid {
@@ -853,12 +1070,82 @@ pub(super) fn next_row(
                     username: String::new(),
                     message,
                 };
-                reject(outcome, sinks, options, total, problem, &[])?;
+                reject(
+                    outcome,
+                    sinks,
+                    options,
+                    total,
+                    problem,
+                    &csv::StringRecord::new(),
+                )?;
             }
             Err(other) => return Err(other.into()),
         }
     }
     Ok(None)
+}
+
+/// Rows in a batch from the reading thread, and batches it reads ahead.
+const BATCH_ROWS: usize = 1024;
+const BATCHES_AHEAD: usize = 4;
+
+/// Rows read and checked, and how far into the file they reach.
+struct Batch {
+    items: Vec<Item>,
+    offset: u64,
+}
+
+/// The reading thread: reads and checks rows and hands them over in batches,
+/// until the end of the file, an error that ends the reading, or the importer
+/// stops (it drops its end of the channel).
+fn read_rows(
+    file: &mut CsvFile,
+    parser: &Parser,
+    sender: SyncSender<Result<Batch, CsvError>>,
+    spent: Receiver<Vec<Item>>,
+) {
+    let mut items = Vec::with_capacity(BATCH_ROWS);
+    loop {
+        let next = file.next_row();
+        let end = next.is_none();
+        match next {
+            None => {}
+            Some(Ok(row)) => items.push(parser.item(row)),
+            Some(Err(CsvError::Line { line, message })) => items.push(Item::Unreadable(Problem {
+                line,
+                username: String::new(),
+                message,
+            })),
+            Some(Err(other)) => {
+                let _ = sender.send(Err(other));
+                return;
+            }
+        }
+        if end || items.len() == BATCH_ROWS {
+            // A batch handed back is emptied (its rows freed) and filled again.
+            let next = match spent.try_recv() {
+                Ok(mut done) => {
+                    done.clear();
+                    done
+                }
+                Err(_) => Vec::with_capacity(BATCH_ROWS),
+            };
+            let batch = Batch {
+                items: std::mem::replace(&mut items, next),
+                offset: file.offset(),
+            };
+            if sender.send(Ok(batch)).is_err() || end {
+                return;
+            }
+        }
+    }
+}
+
+/// Whether an import of a file of `size` bytes into an academy of `members`
+/// is a bulk load: a large file, mostly of new members (rows of an export
+/// are about 100 bytes).
+pub fn is_bulk(size: u64, members: i64) -> bool {
+    size > 4 << 20 && (size / 100) as i64 > 2 * members
 }
 
 /// Imports `file` into the members. Runs inside the caller's transaction.
@@ -867,7 +1154,6 @@ pub fn members(
     file: &mut CsvFile,
     stamp: &Stamp,
     options: &Options,
-    source: &str,
     mut sinks: Sinks,
 ) -> Result<Outcome, ImportError> {
     let slots = map_header(&file.header)?;
@@ -878,142 +1164,108 @@ pub fn members(
     let (seats, used) =
         actions::licenses::seats(conn).map_err(|e| ImportError::Refused(e.to_string()))?;
     let members_before: i64 = conn.query_row("SELECT count(*) FROM members", [], |r| r.get(0))?;
-    // A large file into a small academy: build the indexes once at the end
-    // (rows of an export are about 100 bytes).
-    let bulk = file.size > 4 << 20 && (file.size / 100) as i64 > 2 * members_before;
-    let dropped = if bulk {
-        store::drop_indexes(conn, &["members", "audit", "group_members"])?
-    } else {
-        Vec::new()
-    };
+    // Most rows of a file much larger than the academy are new members: each
+    // is inserted straight away, and looked up only when its username is taken.
+    let bulk = is_bulk(file.size, members_before);
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS import_delete (id INTEGER PRIMARY KEY);
          DELETE FROM temp.import_delete;
          CREATE TEMP TABLE IF NOT EXISTS import_absent (id INTEGER PRIMARY KEY);
          DELETE FROM temp.import_absent;",
     )?;
-    let mut importer = Importer {
-        conn,
-        stamp,
-        options,
+    let parser = Parser {
         slots,
         width: file.header.len(),
+        groups: groups.keys().cloned().collect(),
+        create_groups: options.create_groups,
+        plan_detail: options.plan_detail,
+    };
+    let mut importer = Importer {
+        conn,
+        sql: Statements::prepare(conn)?,
+        stamp,
+        group_names: groups
+            .iter()
+            .map(|(name, id)| (*id, name.clone()))
+            .collect(),
         groups,
         free_seats: seats - used,
         seats,
-        seen: std::cell::RefCell::new(Vec::new()),
-        source: source.to_string(),
+        seen: Vec::new(),
     };
     let mut outcome = Outcome::default();
     let mut problem_total = 0u64;
     let mut rows = 0u64;
-    while let Some(row) = next_row(
-        file,
-        &mut outcome,
-        &mut sinks,
-        options,
-        &mut problem_total,
-        &mut rows,
-    )? {
-        let incoming = match importer.parse(&row) {
-            Ok(incoming) => incoming,
-            Err(messages) => {
-                let username = importer
-                    .cell(&row, 0)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string();
-                // A rejected row still names its member: sync must not take
-                // them for absent and delete them.
-                if let Some(old) = importer.current(&username)? {
-                    importer.see(old.id, row.line)?;
-                }
-                reject(
-                    &mut outcome,
-                    &mut sinks,
-                    options,
-                    &mut problem_total,
-                    Problem {
-                        line: row.line,
+    // Rows are read and checked on a second thread while this one writes.
+    std::thread::scope(|scope| -> Result<(), ImportError> {
+        let (sender, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
+        let (give_back, spent) = std::sync::mpsc::channel();
+        scope.spawn(move || read_rows(file, &parser, sender, spent));
+        for batch in batches {
+            let batch = batch?;
+            rows += batch.items.len() as u64;
+            for item in &batch.items {
+                let (row, username, result) = match item {
+                    Item::Valid { row, incoming, new } => {
+                        let result = importer.apply(
+                            row,
+                            incoming,
+                            new.as_ref(),
+                            bulk,
+                            &mut outcome.counts,
+                        )?;
+                        (row, &incoming.username, result)
+                    }
+                    Item::Invalid {
+                        row,
                         username,
-                        message: messages.join("; "),
-                    },
-                    &row.cells,
-                )?;
-                continue;
-            }
-        };
-        let current = importer.current(&incoming.username)?;
-        if let Some(old) = &current
-            && let Some(first) = importer.see(old.id, row.line)?
-        {
-            let message = format!("the username appears twice in the file (first on line {first})");
-            reject(
-                &mut outcome,
-                &mut sinks,
-                options,
-                &mut problem_total,
-                Problem {
-                    line: row.line,
-                    username: incoming.username.clone(),
-                    message,
-                },
-                &row.cells,
-            )?;
-            continue;
-        }
-        let result = match (&current, incoming.deleted) {
-            (Some(old), true) => {
-                conn.execute(
-                    "INSERT OR IGNORE INTO temp.import_delete (id) VALUES (?1)",
-                    [old.id],
-                )?;
-                if old.license {
-                    importer.free_seats += 1;
-                }
-                Ok(PlanRow {
-                    line: Some(row.line),
-                    username: incoming.username.clone(),
-                    action: "delete".into(),
-                    changes: "deleted = 1".into(),
-                })
-            }
-            (None, true) => {
-                outcome.counts.unchanged += 1;
-                Ok(PlanRow {
-                    line: Some(row.line),
-                    username: incoming.username.clone(),
-                    action: "unchanged".into(),
-                    changes: "deleted = 1, but there is no such member".into(),
-                })
-            }
-            (None, false) => importer
-                .create(&row, &incoming)
-                .inspect(|_| outcome.counts.created += 1),
-            (Some(old), false) => importer.update(&row, old, &incoming, &mut outcome.counts),
-        };
-        match result {
-            Ok(plan_row) => (sinks.plan)(&plan_row)?,
-            // An existing member was marked as named above, so a rejected
-            // update never makes them look absent to a sync.
-            Err(message) => {
-                reject(
-                    &mut outcome,
-                    &mut sinks,
-                    options,
-                    &mut problem_total,
-                    Problem {
-                        line: row.line,
-                        username: incoming.username.clone(),
                         message,
-                    },
-                    &row.cells,
-                )?;
+                    } => {
+                        // A rejected row still names its member: sync must not
+                        // take them for absent and delete them.
+                        if let Some(old) = importer.current(username)? {
+                            importer.see(old.id, row.line);
+                        }
+                        (row, username, Err(message.clone()))
+                    }
+                    Item::Unreadable(problem) => {
+                        reject(
+                            &mut outcome,
+                            &mut sinks,
+                            options,
+                            &mut problem_total,
+                            problem.clone(),
+                            &csv::StringRecord::new(),
+                        )?;
+                        continue;
+                    }
+                };
+                match result {
+                    Ok(plan_row) => (sinks.plan)(&plan_row)?,
+                    // An existing member was marked as named, so a rejected
+                    // update never makes them look absent to a sync.
+                    Err(message) => reject(
+                        &mut outcome,
+                        &mut sinks,
+                        options,
+                        &mut problem_total,
+                        Problem {
+                            line: row.line,
+                            username: username.clone(),
+                            message,
+                        },
+                        &row.cells,
+                    )?,
+                }
             }
+            (sinks.progress)(batch.offset);
+            // The reading thread frees the rows and fills the batch again:
+            // memory freed on another thread than the one that took it costs
+            // the allocator locks (it was a third of the import's time).
+            let _ = give_back.send(batch.items);
         }
-    }
-    (sinks.progress)(file.offset());
-    store::rebuild_indexes(conn, &dropped)?;
+        Ok(())
+    })?;
 
     if options.mode == Mode::Sync {
         if rows == 0 {
@@ -1063,7 +1315,7 @@ pub fn members(
             (sinks.plan)(&PlanRow {
                 line: None,
                 username: name.get(0)?,
-                action: "delete".into(),
+                action: "delete",
                 changes: "absent from the file".into(),
             })?;
         }
@@ -1081,9 +1333,11 @@ mod tests {
 
     #[test]
     fn json_objects_escape_what_they_must() {
-        let text = json_object(&[("a", "plain"), ("b", "quote \" back \\ line\n")]);
+        let hostile = "quote \" back \\ line\n Ibáñez \u{1} tab\t\"";
+        let text = json_object(&[("a", "plain"), ("b", hostile), ("c", "")]);
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["a"], "plain");
-        assert_eq!(parsed["b"], "quote \" back \\ line\n");
+        assert_eq!(parsed["b"], hostile);
+        assert_eq!(parsed["c"], "");
     }
 }

@@ -60,7 +60,7 @@ fn parse(
     courses: &HashMap<String, i64>,
 ) -> Result<Incoming, (String, Vec<String>)> {
     let cell = |slot: usize| {
-        slots[slot].map(|i| unneutralize(row.cells.get(i).map_or("", String::as_str)).trim())
+        slots[slot].map(|i| unneutralize(row.cells.get(i).unwrap_or_default()).trim())
     };
     let username = cell(1).unwrap_or_default().to_string();
     let mut problems = Vec::new();
@@ -162,11 +162,12 @@ fn certificate(
     Ok(())
 }
 
+/// One audit row; its target is the file line (the run names the file).
 fn audit(
     conn: &Connection,
     stamp: &Stamp,
     action: &str,
-    source: &str,
+    target: &str,
     member: i64,
     before: Option<String>,
     after: Option<String>,
@@ -179,7 +180,7 @@ fn audit(
         stamp.run_id,
         stamp.at,
         action,
-        source,
+        target,
         member,
         before,
         after
@@ -214,7 +215,6 @@ fn see(conn: &Connection, id: i64, line: u64) -> rusqlite::Result<Option<i64>> {
 fn apply(
     conn: &Connection,
     stamp: &Stamp,
-    source: &str,
     row: &Row,
     new: &Incoming,
     codes_by_id: &HashMap<i64, String>,
@@ -252,7 +252,7 @@ fn apply(
             conn,
             stamp,
             "create participation",
-            source,
+            &format!("line {}", row.line),
             new.member_id,
             None,
             Some(after.to_string()),
@@ -261,7 +261,7 @@ fn apply(
         return Ok(PlanRow {
             line: Some(row.line),
             username,
-            action: "create".into(),
+            action: "create",
             changes: format!("course: {course}; status: {status}"),
         });
     };
@@ -308,7 +308,7 @@ fn apply(
         return Ok(PlanRow {
             line: Some(row.line),
             username,
-            action: "unchanged".into(),
+            action: "unchanged",
             changes: String::new(),
         });
     }
@@ -318,7 +318,7 @@ fn apply(
         conn,
         stamp,
         "update participation",
-        source,
+        &format!("line {}", row.line),
         new.member_id,
         Some(serde_json::Value::Object(before).to_string()),
         Some(serde_json::Value::Object(after).to_string()),
@@ -327,7 +327,7 @@ fn apply(
     Ok(PlanRow {
         line: Some(row.line),
         username,
-        action: "update".into(),
+        action: "update",
         changes: changes.join("; "),
     })
 }
@@ -338,7 +338,6 @@ pub fn import(
     file: &mut CsvFile,
     stamp: &Stamp,
     options: &Options,
-    source: &str,
     mut sinks: Sinks,
 ) -> Result<Outcome, ImportError> {
     let slots = map_header(&file.header)?;
@@ -402,8 +401,8 @@ pub fn import(
             {
                 let username = slots[1]
                     .and_then(|i| row.cells.get(i))
-                    .cloned()
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    .to_string();
                 let message = format!(
                     "this course and username appear twice in the file (first on line {first})"
                 );
@@ -420,15 +419,7 @@ pub fn import(
                     &row.cells,
                 )?;
             }
-            Ok(incoming) => match apply(
-                conn,
-                stamp,
-                source,
-                &row,
-                &incoming,
-                &codes_by_id,
-                &mut outcome,
-            ) {
+            Ok(incoming) => match apply(conn, stamp, &row, &incoming, &codes_by_id, &mut outcome) {
                 Ok(plan) => (sinks.plan)(&plan)?,
                 Err(e) => return Err(e.into()),
             },
@@ -474,7 +465,7 @@ pub fn import(
             (sinks.plan)(&PlanRow {
                 line: None,
                 username,
-                action: "delete".into(),
+                action: "delete",
                 changes: format!("{course}: absent from the file"),
             })?;
             let was = serde_json::json!({"course": course, "status": status});
@@ -482,7 +473,7 @@ pub fn import(
                 conn,
                 stamp,
                 "remove participation",
-                source,
+                "absent from the file",
                 member,
                 Some(was.to_string()),
                 None,

@@ -2,12 +2,11 @@
 //! `;` or tab as delimiter (detected from the header), CRLF line ends, quoted
 //! cells with newlines. Rows come with the line they start on.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::CsvError;
 
@@ -39,6 +38,14 @@ impl Lines {
     }
 }
 
+/// The line bookkeeping, shared by the reader and the byte counter (a file
+/// is read on one thread, so the lock is never contended).
+fn lock(lines: &Mutex<Lines>) -> MutexGuard<'_, Lines> {
+    lines
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Where the bytes seen so far leave the CSV syntax.
 #[derive(Clone, Copy, PartialEq)]
 enum Quoting {
@@ -53,7 +60,7 @@ enum Quoting {
 /// and whether the file ends inside a quoted cell.
 struct LineCounter<R> {
     inner: R,
-    lines: Rc<RefCell<Lines>>,
+    lines: Arc<Mutex<Lines>>,
     offset: u64,
     /// A `\r` at the end of the last read, not yet known to start a CRLF.
     held_cr: bool,
@@ -81,7 +88,7 @@ impl<R: Read> Read for LineCounter<R> {
             self.held_cr = true;
             len -= 1;
         }
-        let mut lines = self.lines.borrow_mut();
+        let mut lines = lock(&self.lines);
         let mut out = 0;
         for i in 0..len {
             let b = buf[i];
@@ -120,17 +127,17 @@ pub struct CsvFile {
     pub delimiter: u8,
     /// The file's size in bytes, for progress bars.
     pub size: u64,
-    reader: csv::Reader<Box<dyn Read>>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::ByteRecord,
-    lines: Rc<RefCell<Lines>>,
+    lines: Arc<Mutex<Lines>>,
     /// The row read ahead (`Some(None)`: the end was reached).
     peeked: Option<Option<Result<Row, CsvError>>>,
 }
 
-/// One data row: the line it starts on and its cells.
+/// One data row: the line it starts on and its cells (in one buffer).
 pub struct Row {
     pub line: u64,
-    pub cells: Vec<String>,
+    pub cells: csv::StringRecord,
 }
 
 /// The delimiter used in a header line: the most frequent of `,` `;` tab
@@ -174,12 +181,12 @@ impl CsvFile {
         let start = buffered.fill_buf().unwrap_or_default();
         let first_line = start.split(|b| *b == b'\n').next().unwrap_or_default();
         let delimiter = detect_delimiter(first_line);
-        let lines = Rc::new(RefCell::new(Lines {
+        let lines = Arc::new(Mutex::new(Lines {
             newlines: VecDeque::new(),
             line: 1,
             open_quote: None,
         }));
-        let reader: Box<dyn Read> = Box::new(LineCounter {
+        let reader: Box<dyn Read + Send> = Box::new(LineCounter {
             inner: buffered,
             lines: lines.clone(),
             offset: 0,
@@ -256,9 +263,7 @@ impl CsvFile {
         }
         };
         let Some(current) = current else {
-            return self
-                .lines
-                .borrow_mut()
+            return lock(&self.lines)
                 .open_quote
                 .take()
                 .map(|line| Err(unclosed(line)));
@@ -267,7 +272,7 @@ impl CsvFile {
         // ended at a closing quote or at the end of the file.
         let after = self.read_raw();
         if after.is_none()
-            && let Some(line) = self.lines.borrow_mut().open_quote.take()
+            && let Some(line) = lock(&self.lines).open_quote.take()
         {
             self.peeked = Some(None);
             return Some(Err(unclosed(line)));
@@ -282,32 +287,29 @@ impl CsvFile {
             Err(e) => {
                 let line = e
                     .position()
-                    .map_or(0, |p| self.lines.borrow_mut().line_at(p.byte()));
+                    .map_or(0, |p| lock(&self.lines).line_at(p.byte()));
                 Some(Err(CsvError::at(line, e)))
             }
             Ok(true) => {
                 let line = self
                     .record
                     .position()
-                    .map_or(0, |p| self.lines.borrow_mut().line_at(p.byte()));
-                let mut cells = Vec::with_capacity(self.record.len());
-                for (i, cell) in self.record.iter().enumerate() {
-                    match std::str::from_utf8(cell) {
-                        Ok(text) => cells.push(text.to_string()),
-                        Err(_) => {
-                            return Some(Err(CsvError::Line {
-                                line,
-                                message: format!(
-                                    "column {} is not valid UTF-8 (is the file saved as Latin-1 or Windows-1252? save it as UTF-8)",
-                                    self.header
-                                        .get(i)
-                                        .map_or_else(|| (i + 1).to_string(), |h| format!("'{h}'"))
-                                ),
-                            }));
-                        }
+                    .map_or(0, |p| lock(&self.lines).line_at(p.byte()));
+                match csv::StringRecord::from_byte_record(self.record.clone()) {
+                    Ok(cells) => Some(Ok(Row { line, cells })),
+                    Err(e) => {
+                        let i = e.utf8_error().field();
+                        Some(Err(CsvError::Line {
+                            line,
+                            message: format!(
+                                "column {} is not valid UTF-8 (is the file saved as Latin-1 or Windows-1252? save it as UTF-8)",
+                                self.header
+                                    .get(i)
+                                    .map_or_else(|| (i + 1).to_string(), |h| format!("'{h}'"))
+                            ),
+                        }))
                     }
                 }
-                Some(Ok(Row { line, cells }))
             }
         }
     }
@@ -325,7 +327,7 @@ mod tests {
         let mut out = Vec::new();
         while let Some(row) = file.next_row() {
             let row = row.unwrap();
-            out.push((row.line, row.cells[0].clone()));
+            out.push((row.line, row.cells[0].to_string()));
         }
         out
     }

@@ -90,7 +90,13 @@ impl Cond {
 
     fn write(&self, out: &mut Builder) {
         match self {
-            Cond::Search(text) => out.sql("instr(m.search_key, ?) > 0").bind(text.clone()),
+            // The key holds the folded names, and the username and e-mail
+            // where folding changes them (see store::search_key).
+            Cond::Search(text) => out
+                .sql("(instr(m.search_key, ?) > 0 OR instr(m.username, ?) > 0 OR instr(m.email, ?) > 0)")
+                .bind(text.clone())
+                .bind(text.clone())
+                .bind(text.clone()),
             Cond::InGroup(id) => out
                 .sql("m.id IN (SELECT member_id FROM group_members WHERE group_id = ?)")
                 .bind(*id),

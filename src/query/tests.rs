@@ -134,8 +134,8 @@ fn every_condition() -> Vec<(Cond, &'static str, Vec<Value>)> {
         ),
         (
             Cond::Search(HOSTILE.into()),
-            "instr(m.search_key, ?) > 0",
-            vec![text(HOSTILE)],
+            "(instr(m.search_key, ?) > 0 OR instr(m.username, ?) > 0 OR instr(m.email, ?) > 0)",
+            vec![text(HOSTILE), text(HOSTILE), text(HOSTILE)],
         ),
         (
             Cond::InGroup(7),

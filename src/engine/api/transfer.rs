@@ -130,7 +130,7 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
     let stamp = super::actions::stamp(&ctx);
     let result = {
         let mut reject_row =
-            |cells: &[String], reason: &str| -> Result<(), crate::csvio::CsvError> {
+            |cells: &csv::StringRecord, reason: &str| -> Result<(), crate::csvio::CsvError> {
                 let fail = |e: csv::Error| {
                     crate::csvio::CsvError::File(format!("cannot write {rejects_path}: {e}"))
                 };
@@ -144,9 +144,7 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
                     rejects = Some(w);
                 }
                 if let Some(w) = rejects.as_mut() {
-                    let mut record = cells.to_vec();
-                    record.push(reason.to_string());
-                    w.write_record(&record).map_err(fail)?;
+                    w.write_record(cells.iter().chain([reason])).map_err(fail)?;
                 }
                 Ok(())
             };
@@ -155,14 +153,7 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
             rejects: &mut reject_row,
             progress: &mut |_| {},
         };
-        import::members(
-            &ctx.conn,
-            &mut file,
-            &stamp,
-            &options,
-            &format!("import_csv {path}"),
-            sinks,
-        )
+        import::members(&ctx.conn, &mut file, &stamp, &options, sinks)
     };
     if let Some(mut w) = rejects {
         w.flush()
