@@ -102,6 +102,11 @@ impl PlanOut {
         Ok(out)
     }
 
+    /// Whether the plan goes anywhere.
+    fn wanted(&self) -> bool {
+        self.show || self.csv.is_some() || self.json.is_some()
+    }
+
     fn row(&mut self, row: &PlanRow) -> Result<(), CsvError> {
         let fail = |e: String| CsvError::File(format!("cannot write the plan: {e}"));
         if let Some(w) = &mut self.csv {
@@ -255,6 +260,7 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
         && store::begin_bulk_load(&conn)?;
     conn.execute_batch("BEGIN IMMEDIATE")
         .context("cannot start the import's transaction (is a run writing?)")?;
+    let plan_wanted = plan_out.wanted();
     let result = {
         let mut plan_row = |row: &PlanRow| plan_out.row(row);
         let mut reject_row = |cells: &csv::StringRecord, reason: &str| -> Result<(), CsvError> {
@@ -277,7 +283,7 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
         };
         let mut tick = |offset: u64| bar.set_position(offset);
         let sinks = Sinks {
-            plan: &mut plan_row,
+            plan: plan_wanted.then_some(&mut plan_row as _),
             rejects: &mut reject_row,
             progress: &mut tick,
         };

@@ -121,14 +121,43 @@ pub struct Outcome {
     pub problems: Vec<Problem>,
 }
 
+/// Receives each row of the plan.
+pub type PlanSink<'a> = &'a mut dyn FnMut(&PlanRow) -> Result<(), CsvError>;
+
 /// Receives each rejected row: its cells and the reason.
 pub type RejectSink<'a> = &'a mut dyn FnMut(&csv::StringRecord, &str) -> Result<(), CsvError>;
 
 /// Where the rows go besides the database: the plan, rejected rows, progress.
 pub struct Sinks<'a> {
-    pub plan: &'a mut dyn FnMut(&PlanRow) -> Result<(), CsvError>,
+    /// None when no one reads the plan: its rows are then not even made.
+    pub plan: Option<PlanSink<'a>>,
     pub rejects: RejectSink<'a>,
     pub progress: &'a mut dyn FnMut(u64),
+}
+
+impl Sinks<'_> {
+    /// Hands a plan row, made only when someone reads the plan.
+    pub fn plan(&mut self, row: impl FnOnce() -> PlanRow) -> Result<(), CsvError> {
+        match self.plan.as_mut() {
+            Some(plan) => plan(&row()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the import did with one row: the plan's action and account.
+struct Done {
+    action: &'static str,
+    changes: String,
+}
+
+impl Done {
+    fn new(action: &'static str, changes: impl Into<String>) -> Done {
+        Done {
+            action,
+            changes: changes.into(),
+        }
+    }
 }
 
 /// A row's values, `None` where the column is missing.
@@ -190,7 +219,7 @@ struct NewMember {
     reason = "most rows are valid; boxing them would cost an allocation each"
 )]
 enum Item {
-    /// A valid row, with its new member (none when it asks for a deletion).
+    /// A valid row; in a bulk load with its new member worked out.
     Valid {
         row: Row,
         incoming: Incoming,
@@ -203,6 +232,14 @@ enum Item {
     },
     /// A line the CSV reader could not read.
     Unreadable(Problem),
+}
+
+/// A member a row names: what `find` tells without copying them out.
+struct Found {
+    id: i64,
+    license: bool,
+    /// Whether the row changes anything.
+    changes: bool,
 }
 
 /// The member as stored.
@@ -301,6 +338,8 @@ struct Parser {
     groups: HashSet<String>,
     create_groups: bool,
     plan_detail: bool,
+    /// Whether rows come with their new member (a bulk load: most are new).
+    bulk: bool,
 }
 
 impl Parser {
@@ -312,7 +351,7 @@ impl Parser {
     fn item(&self, row: Row) -> Item {
         match self.parse(&row) {
             Ok(incoming) => {
-                let new = (!incoming.deleted).then(|| self.new_member(&incoming));
+                let new = (self.bulk && !incoming.deleted).then(|| self.new_member(&incoming));
                 Item::Valid { row, incoming, new }
             }
             Err(messages) => Item::Invalid {
@@ -486,6 +525,7 @@ impl Parser {
 
 /// The statements of every row, prepared once.
 struct Statements<'c> {
+    find_member: rusqlite::Statement<'c>,
     insert_member: rusqlite::Statement<'c>,
     insert_group: rusqlite::Statement<'c>,
     insert_audit: rusqlite::Statement<'c>,
@@ -494,6 +534,13 @@ struct Statements<'c> {
 impl<'c> Statements<'c> {
     fn prepare(conn: &'c Connection) -> rusqlite::Result<Statements<'c>> {
         Ok(Statements {
+            // The groups' ids come from the index on member_id.
+            find_member: conn.prepare(
+                "SELECT id, email, first_name, last_name, language, country, visibility, team, roles,
+                        anonymous, license, status = 'suspended',
+                        (SELECT group_concat(group_id) FROM group_members WHERE member_id = m.id)
+                 FROM members m WHERE username = ?1",
+            )?,
             insert_member: conn.prepare(
                 "INSERT INTO members (username, email, first_name, last_name, language, country, visibility,
                      team, roles, anonymous, status, license, search_key, created_at, updated_at)
@@ -672,7 +719,7 @@ impl Importer<'_> {
         new: &NewMember,
         groups: &[i64],
         trying: bool,
-    ) -> Result<Option<PlanRow>, String> {
+    ) -> Result<Option<Done>, String> {
         let username = incoming.username.as_str();
         if new.license && self.free_seats < 1 {
             return if trying {
@@ -714,12 +761,7 @@ impl Importer<'_> {
         }
         self.audit("create", row.line, id, username, None, Some(&new.after))
             .map_err(|e| e.to_string())?;
-        Ok(Some(PlanRow {
-            line: Some(row.line),
-            username: username.to_string(),
-            action: "create",
-            changes: new.changes.clone(),
-        }))
+        Ok(Some(Done::new("create", new.changes.as_str())))
     }
 
     fn add_to_group(&mut self, group: i64, member: i64) -> rusqlite::Result<()> {
@@ -732,71 +774,134 @@ impl Importer<'_> {
     /// is taken.
     fn apply(
         &mut self,
+        parser: &Parser,
         row: &Row,
         incoming: &Incoming,
         new: Option<&NewMember>,
-        bulk: bool,
         counts: &mut Counts,
-    ) -> rusqlite::Result<Result<PlanRow, String>> {
+    ) -> rusqlite::Result<Result<Done, String>> {
         let groups = match &incoming.groups {
             Some(names) => Some(self.group_ids(names)?),
             None => None,
         };
         let no_groups: &[i64] = &[];
         let group_ids = groups.as_deref().unwrap_or(no_groups);
-        if bulk && let Some(new) = new {
+        if let Some(new) = new {
             match self.create(row, incoming, new, group_ids, true) {
                 Ok(None) => {}
                 created => {
-                    return Ok(created.map(|plan_row| {
+                    return Ok(created.map(|done| {
                         counts.created += 1;
-                        plan_row.expect("a created member")
+                        done.expect("a created member")
                     }));
                 }
             }
         }
-        let current = self.current(&incoming.username)?;
-        if let Some(old) = &current
-            && let Some(first) = self.see(old.id, row.line)
+        let found = self.find(incoming, groups.as_deref())?;
+        if let Some(found) = &found
+            && let Some(first) = self.see(found.id, row.line)
         {
             return Ok(Err(format!(
                 "the username appears twice in the file (first on line {first})"
             )));
         }
-        let plan_row = |action: &'static str, changes: &str| PlanRow {
-            line: Some(row.line),
-            username: incoming.username.clone(),
-            action,
-            changes: changes.into(),
-        };
-        Ok(match (&current, new) {
-            (Some(old), None) => {
+        Ok(match (found, incoming.deleted) {
+            (Some(found), true) => {
                 self.conn.execute(
                     "INSERT OR IGNORE INTO temp.import_delete (id) VALUES (?1)",
-                    [old.id],
+                    [found.id],
                 )?;
-                if old.license {
+                if found.license {
                     self.free_seats += 1;
                 }
-                Ok(plan_row("delete", "deleted = 1"))
+                Ok(Done::new("delete", "deleted = 1"))
             }
-            (None, None) => {
+            (None, true) => {
                 counts.unchanged += 1;
-                Ok(plan_row(
+                Ok(Done::new(
                     "unchanged",
                     "deleted = 1, but there is no such member",
                 ))
             }
-            (None, Some(new)) => match self.create(row, incoming, new, group_ids, false) {
-                Ok(Some(created)) => {
-                    counts.created += 1;
-                    Ok(created)
+            (None, false) => {
+                let worked_out;
+                let new = match new {
+                    Some(new) => new,
+                    None => {
+                        worked_out = parser.new_member(incoming);
+                        &worked_out
+                    }
+                };
+                match self.create(row, incoming, new, group_ids, false) {
+                    Ok(Some(created)) => {
+                        counts.created += 1;
+                        Ok(created)
+                    }
+                    Ok(None) => Err(format!("the username {} is taken", incoming.username)),
+                    Err(message) => Err(message),
                 }
-                Ok(None) => Err(format!("the username {} is taken", incoming.username)),
-                Err(message) => Err(message),
+            }
+            (Some(found), false) if !found.changes => {
+                counts.unchanged += 1;
+                Ok(Done::new("unchanged", ""))
+            }
+            (Some(_), false) => match self.current(&incoming.username)? {
+                Some(old) => self.update(row, &old, incoming, groups.as_deref(), counts),
+                None => Err(format!("the member {} is gone", incoming.username)),
             },
-            (Some(old), Some(_)) => self.update(row, old, incoming, groups.as_deref(), counts),
         })
+    }
+
+    /// The member a row names, compared with the row in place: most rows of
+    /// a re-import change nothing, and then nothing is copied out.
+    fn find(&mut self, new: &Incoming, groups: Option<&[i64]>) -> rusqlite::Result<Option<Found>> {
+        self.sql
+            .find_member
+            .query_row([&new.username], |r| {
+                let same_text = |i: usize, value: &Option<String>| -> rusqlite::Result<bool> {
+                    Ok(match value {
+                        None => true,
+                        Some(value) => r.get_ref(i)?.as_str()? == value,
+                    })
+                };
+                let same_flag = |i: usize, value: Option<bool>| -> rusqlite::Result<bool> {
+                    Ok(value.is_none_or(|v| r.get::<_, bool>(i).is_ok_and(|was| was == v)))
+                };
+                let same_groups = match groups {
+                    None => true,
+                    Some(wanted) => {
+                        // Both lists are without repeats: the same length and
+                        // every id held also wanted is the same set.
+                        let held = r.get_ref(12)?.as_str_or_null()?.unwrap_or_default();
+                        let mut count = 0;
+                        let all_wanted = held.split(',').filter(|id| !id.is_empty()).all(|id| {
+                            count += 1;
+                            id.parse().is_ok_and(|id: i64| wanted.contains(&id))
+                        });
+                        all_wanted && count == wanted.len()
+                    }
+                };
+                let changes = !(same_text(1, &new.email)?
+                    && same_text(2, &new.first_name)?
+                    && same_text(3, &new.last_name)?
+                    && same_text(4, &new.language)?
+                    && same_text(5, &new.country)?
+                    && same_text(6, &new.visibility)?
+                    && same_text(7, &new.team)?
+                    && new
+                        .roles
+                        .is_none_or(|v| r.get::<_, i64>(8).is_ok_and(|was| was == v))
+                    && same_flag(9, new.anonymous)?
+                    && same_flag(10, new.license)?
+                    && same_flag(11, new.suspended)?
+                    && same_groups);
+                Ok(Found {
+                    id: r.get(0)?,
+                    license: r.get(10)?,
+                    changes,
+                })
+            })
+            .optional()
     }
 
     /// Applies the differences between `old` and `new`; the plan row says which.
@@ -807,7 +912,7 @@ impl Importer<'_> {
         new: &Incoming,
         groups: Option<&[i64]>,
         counts: &mut Counts,
-    ) -> Result<PlanRow, String> {
+    ) -> Result<Done, String> {
         let mut sets: Vec<(&'static str, Value)> = Vec::new();
         let mut before = serde_json::Map::new();
         let mut after = serde_json::Map::new();
@@ -883,12 +988,7 @@ impl Importer<'_> {
             sets.len() - status_change.is_some() as usize + group_changes.is_some() as usize;
         if changes.is_empty() {
             counts.unchanged += 1;
-            return Ok(PlanRow {
-                line: Some(row.line),
-                username: new.username.clone(),
-                action: "unchanged",
-                changes: String::new(),
-            });
+            return Ok(Done::new("unchanged", ""));
         }
         if sets
             .iter()
@@ -973,12 +1073,7 @@ impl Importer<'_> {
             Some(&serde_json::Value::Object(after).to_string()),
         )
         .map_err(|e| e.to_string())?;
-        Ok(PlanRow {
-            line: Some(row.line),
-            username: new.username.clone(),
-            action,
-            changes: changes.join("; "),
-        })
+        Ok(Done::new(action, changes.join("; ")))
     }
 }
 
@@ -1032,7 +1127,7 @@ pub(super) fn reject(
 ) -> Result<(), CsvError> {
     *total += 1;
     outcome.counts.rejected += 1;
-    (sinks.plan)(&PlanRow {
+    sinks.plan(|| PlanRow {
         line: Some(problem.line),
         username: problem.username.clone(),
         action: "invalid",
@@ -1179,6 +1274,7 @@ pub fn members(
         groups: groups.keys().cloned().collect(),
         create_groups: options.create_groups,
         plan_detail: options.plan_detail,
+        bulk,
     };
     let mut importer = Importer {
         conn,
@@ -1200,7 +1296,8 @@ pub fn members(
     std::thread::scope(|scope| -> Result<(), ImportError> {
         let (sender, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
         let (give_back, spent) = std::sync::mpsc::channel();
-        scope.spawn(move || read_rows(file, &parser, sender, spent));
+        let parser = &parser;
+        scope.spawn(move || read_rows(file, parser, sender, spent));
         for batch in batches {
             let batch = batch?;
             rows += batch.items.len() as u64;
@@ -1208,10 +1305,10 @@ pub fn members(
                 let (row, username, result) = match item {
                     Item::Valid { row, incoming, new } => {
                         let result = importer.apply(
+                            parser,
                             row,
                             incoming,
                             new.as_ref(),
-                            bulk,
                             &mut outcome.counts,
                         )?;
                         (row, &incoming.username, result)
@@ -1241,7 +1338,12 @@ pub fn members(
                     }
                 };
                 match result {
-                    Ok(plan_row) => (sinks.plan)(&plan_row)?,
+                    Ok(done) => sinks.plan(|| PlanRow {
+                        line: Some(row.line),
+                        username: username.clone(),
+                        action: done.action,
+                        changes: done.changes,
+                    })?,
                     // An existing member was marked as named, so a rejected
                     // update never makes them look absent to a sync.
                     Err(message) => reject(
@@ -1312,9 +1414,10 @@ pub fn members(
         )?;
         let mut names = absent.query([])?;
         while let Some(name) = names.next()? {
-            (sinks.plan)(&PlanRow {
+            let username: String = name.get(0)?;
+            sinks.plan(|| PlanRow {
                 line: None,
-                username: name.get(0)?,
+                username,
                 action: "delete",
                 changes: "absent from the file".into(),
             })?;

@@ -420,7 +420,7 @@ pub fn import(
                 )?;
             }
             Ok(incoming) => match apply(conn, stamp, &row, &incoming, &codes_by_id, &mut outcome) {
-                Ok(plan) => (sinks.plan)(&plan)?,
+                Ok(plan) => sinks.plan(|| plan)?,
                 Err(e) => return Err(e.into()),
             },
         }
@@ -462,7 +462,7 @@ pub fn import(
             })?
             .collect::<Result<_, _>>()?;
         for (id, member, username, course, status) in gone {
-            (sinks.plan)(&PlanRow {
+            sinks.plan(|| PlanRow {
                 line: None,
                 username,
                 action: "delete",

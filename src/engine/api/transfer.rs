@@ -149,7 +149,7 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
                 Ok(())
             };
         let sinks = Sinks {
-            plan: &mut |_| Ok(()),
+            plan: None,
             rejects: &mut reject_row,
             progress: &mut |_| {},
         };
