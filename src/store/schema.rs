@@ -305,6 +305,43 @@ mod tests {
         migrate(&conn).unwrap();
     }
 
+    /// The plan SQLite picks for `sql`, as one text.
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.join("; ")
+    }
+
+    #[test]
+    fn the_counts_that_must_stay_quick_use_an_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        let suspended = plan(
+            &conn,
+            "SELECT count(*) FROM members m WHERE m.country = 'NL' AND m.status = 'suspended'",
+        );
+        assert!(suspended.contains("members_suspended"), "{suspended}");
+        let seats = plan(&conn, "SELECT used FROM license_pool");
+        assert!(seats.contains("members_unlicensed"), "{seats}");
+        // All members are counted from the smallest index, not the table.
+        assert!(
+            seats
+                .split("; ")
+                .filter(|step| step.contains("members"))
+                .all(|step| step.contains("INDEX")),
+            "{seats}"
+        );
+        let erased = plan(
+            &conn,
+            "SELECT id FROM audit WHERE member_id IS NULL AND username = 'ada'",
+        );
+        assert!(erased.contains("audit_erased"), "{erased}");
+    }
+
     #[test]
     fn a_newer_database_is_refused() {
         let conn = Connection::open_in_memory().unwrap();

@@ -2275,3 +2275,227 @@ fn an_import_that_cannot_read_its_file_is_recorded_as_an_error() {
     assert_eq!(runs.len(), 1, "no run recorded");
     assert_eq!(runs[0][1], "error");
 }
+
+// ---------------------------------------------------------------------------
+// bulk loads: a file far larger than the academy (over 4 MB, more than twice
+// as many rows as members) is inserted row by row before any lookup, under a
+// rollback journal when rollcall has the database to itself.
+
+/// Rows a bulk load needs: about 100 bytes each, so 50,000 make 5 MB.
+const BULK: usize = 50_000;
+
+/// `count` rows of new members `bulk-000001`...: in sales or hr, unlicensed,
+/// every tenth suspended.
+fn bulk_rows(count: usize) -> String {
+    let mut text = String::with_capacity(count * 110);
+    for i in 1..=count {
+        text.push_str(&format!(
+            "bulk-{i:06},bulk-{i:06}@example.org,First{i},Last-Van-Der-{i},nl,NL,members,Team{},learner,{},0,0,{},0\n",
+            i % 7,
+            if i % 2 == 0 { "sales" } else { "hr" },
+            u8::from(i % 10 == 0)
+        ));
+    }
+    text
+}
+
+/// Writes a bulk file: the header, `before`, the bulk rows, `after`.
+fn bulk_file(env: &Env, name: &str, before: &str, count: usize, after: &str) -> String {
+    let text = format!("{HEADER}\n{before}{}{after}", bulk_rows(count));
+    let file = write_bytes(env, name, text.as_bytes());
+    assert!(
+        std::fs::metadata(env.path(&file)).unwrap().len() > 4 << 20,
+        "{name} must be over 4 MB to be a bulk load"
+    );
+    file
+}
+
+#[track_caller]
+fn assert_write_ahead_log(env: &Env) {
+    let mode: String = env
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal", "the database is back in WAL mode");
+    assert!(
+        !env.path("t.db-journal").exists(),
+        "no rollback journal is left"
+    );
+}
+
+#[test]
+fn a_bulk_load_creates_everyone_with_their_audit_rows_and_returns_to_the_log() {
+    let env = academy();
+    // An existing member in a bulk file: the insert finds the username taken,
+    // and the row updates the member instead.
+    let file = bulk_file(
+        &env,
+        "bulk.csv",
+        "ada,ada@example.org,Ada,Lovelace,en,GB,public,Owls,learner;admin,sales;support,0,1,0,0\n",
+        BULK,
+        "",
+    );
+    let out = import_json(&env, &file, &[]);
+    assert_counts(&out, false, &[("created", BULK as u64), ("updated", 1)]);
+    assert_write_ahead_log(&env);
+
+    assert_eq!(env.int("SELECT count(*) FROM members"), 5 + BULK as i64);
+    assert_eq!(member(&env, "ada").unwrap()[6], "Owls");
+    assert_eq!(
+        env.int(
+            "SELECT count(*) FROM members WHERE username LIKE 'bulk-%' AND status = 'suspended'"
+        ),
+        BULK as i64 / 10
+    );
+    assert_eq!(
+        member(&env, "bulk-000002").unwrap(),
+        [
+            "bulk-000002@example.org",
+            "First2",
+            "Last-Van-Der-2",
+            "nl",
+            "NL",
+            "members",
+            "Team2",
+            "1",
+            "0",
+            "active",
+            "0",
+            "sales"
+        ]
+    );
+    assert_eq!(
+        env.int(
+            "SELECT count(*) FROM group_members WHERE member_id IN
+                 (SELECT id FROM members WHERE username LIKE 'bulk-%')"
+        ),
+        BULK as i64
+    );
+    assert_eq!(
+        env.int(
+            "SELECT count(*) FROM audit WHERE action = 'create'
+             AND run_id = (SELECT max(id) FROM runs)"
+        ),
+        BULK as i64
+    );
+    // The audit row names the file line (header 1, ada 2, bulk-000001 3) and
+    // the values the member starts with, without the empty ones and 0 flags.
+    let audit = env.rows(
+        "SELECT target, after FROM audit WHERE username = 'bulk-000002' AND action = 'create'",
+    );
+    assert_eq!(audit[0][0], "line 4");
+    assert_eq!(
+        serde_json::from_str::<Value>(&audit[0][1]).unwrap(),
+        json!({
+            "email": "bulk-000002@example.org", "first_name": "First2",
+            "last_name": "Last-Van-Der-2", "language": "nl", "country": "NL",
+            "visibility": "members", "team": "Team2", "roles": "learner", "groups": "sales"
+        })
+    );
+    let suspended =
+        env.rows("SELECT after FROM audit WHERE username = 'bulk-000010' AND action = 'create'");
+    assert_eq!(
+        serde_json::from_str::<Value>(&suspended[0][0]).unwrap()["suspended"],
+        "1"
+    );
+
+    // Filters that no index serves still find the new members.
+    env.rollcall(&[
+        "eval",
+        r#"print(members().search("van-der-4999").count()); print(members().team("Team3").country("NL").count())"#,
+    ])
+    .success()
+    .stdout_is(&format!("11\n{}\n", BULK / 7 + usize::from(BULK % 7 >= 3)));
+
+    // The same file again changes nothing.
+    let again = import_json(&env, &file, &[]);
+    assert_counts(&again, false, &[("unchanged", BULK as u64 + 1)]);
+}
+
+#[test]
+fn a_bulk_load_with_a_username_twice_is_refused_naming_both_lines() {
+    let env = academy();
+    let before = dump_without_runs(&env);
+    let file = bulk_file(
+        &env,
+        "twice.csv",
+        "",
+        BULK,
+        "bulk-000100,again@example.org,,,en,,members,,learner,,0,0,0,0\n",
+    );
+    let out = import_json(&env, &file, &[]);
+    out.code(1).stdout_is("").no_panic();
+    assert_problems(
+        &out,
+        &[(
+            BULK as u64 + 2,
+            "(bulk-000100): the username appears twice in the file (first on line 101)",
+        )],
+    );
+    assert_same(&before, &dump_without_runs(&env), "a refused bulk load");
+    assert_write_ahead_log(&env);
+}
+
+#[test]
+fn a_bulk_load_beside_a_reader_keeps_the_log_and_the_reader_its_snapshot() {
+    let env = academy();
+    let file = bulk_file(&env, "bulk.csv", "", BULK, "");
+    // An open read transaction: the import cannot take the database for
+    // itself, so it keeps the write-ahead log, and the reader is not blocked.
+    let reader = env.conn();
+    reader.execute_batch("BEGIN").unwrap();
+    let count = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM members", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&reader), 5);
+    let out = import_json(&env, &file, &[]);
+    assert_counts(&out, false, &[("created", BULK as u64)]);
+    assert_eq!(count(&reader), 5, "the reader's snapshot is unchanged");
+    reader.execute_batch("COMMIT").unwrap();
+    assert_eq!(count(&reader), 5 + BULK as i64);
+    drop(reader);
+    assert_write_ahead_log(&env);
+}
+
+#[test]
+fn a_killed_bulk_load_changes_nothing_and_the_next_import_works() {
+    let env = academy();
+    let before = dump_without_runs(&env);
+    let file = bulk_file(&env, "big.csv", "", 4 * BULK, "");
+    let mut child = env.cmd(["-q", "import", file.as_str()]).spawn();
+    // The rollback journal appears with the load's first write.
+    let journal = env.path("t.db-journal");
+    let started = std::time::Instant::now();
+    while !journal.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import ended before it could be killed: make the file larger"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no journal appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().expect("SIGKILL");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), None, "the import was killed, not finished");
+
+    // Whoever opens the database next rolls the journal back; rollcall's
+    // next process also returns it to the log.
+    assert_same(&before, &dump_without_runs(&env), "a killed bulk load");
+    env.write(
+        "small.csv",
+        &format!("{HEADER}\nzoe,zoe@example.org,Zoe,Z,en,GB,public,,learner,,0,0,0,0\n"),
+    );
+    assert_counts(
+        &import_json(&env, "small.csv", &[]),
+        false,
+        &[("created", 1)],
+    );
+    assert_write_ahead_log(&env);
+    // The killed run is closed as an error when the next one starts.
+    assert!(runs(&env).iter().all(|r| r[1] != "running"));
+}
