@@ -297,8 +297,11 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
     let keep = result.is_ok() && !planning;
     conn.execute_batch(if keep { "COMMIT" } else { "ROLLBACK" })
         .context("cannot finish the import's transaction")?;
-    if bulk {
-        store::end_bulk_load(&conn)?;
+    // After the commit a failure here changes nothing the import did.
+    if bulk && let Err(e) = store::end_bulk_load(&conn) {
+        eprintln!(
+            "warning: the database keeps its rollback journal until rollcall next opens it: {e}"
+        );
     }
     if let Some(mut w) = rejects_out {
         w.flush()?;

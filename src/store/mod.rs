@@ -36,6 +36,9 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
                 rusqlite::ErrorCode::CannotOpen => {
                     "the file cannot be opened (does its folder exist?)".to_string()
                 }
+                code if is_busy(code) => "another process has held it for over 10 seconds \
+                     (a large import?); try again when it is done"
+                    .to_string(),
                 _ => source.to_string(),
             },
             _ => source.to_string(),
@@ -70,7 +73,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // Bulk writes split and balance fewer pages: a million-row import is
     // about 12% faster than with the default 4 KiB.
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    use_write_ahead_log(conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // 32 MiB of page cache (SQLite's sorts take as much again): enough for
@@ -80,6 +83,31 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // files, not to memory: a million-row import stays well under 100 MB.
     conn.pragma_update(None, "temp_store", "FILE")?;
     Ok(())
+}
+
+/// Puts the database in WAL mode. It is already, but while (or after) a bulk
+/// load holds it with a rollback journal, the switch needs the database
+/// alone, and SQLite says so at once instead of waiting: wait here, as any
+/// statement waits for another process's write.
+fn use_write_ahead_log(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if is_busy(e.code) && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_busy(code: rusqlite::ErrorCode) -> bool {
+    matches!(
+        code,
+        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+    )
 }
 
 /// Prepares `conn` for a bulk load, outside any transaction: when no other
@@ -94,34 +122,34 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 pub fn begin_bulk_load(conn: &Connection) -> rusqlite::Result<bool> {
     // Another connection makes the switch fail at once: the load then runs
     // with the log, only slower.
+    let switched = switch_journal(conn, "DELETE")?;
+    if switched {
+        // With a rollback journal only FULL survives a power cut intact.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    Ok(switched)
+}
+
+/// Back to the write-ahead log after `begin_bulk_load`, outside any
+/// transaction. When another process opened the database meanwhile, the
+/// switch waits for no one: that process, or the next, switches it back.
+pub fn end_bulk_load(conn: &Connection) -> rusqlite::Result<()> {
+    switch_journal(conn, "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+}
+
+/// Sets the journal mode unless another connection is in the way; whether it did.
+fn switch_journal(conn: &Connection, mode: &str) -> rusqlite::Result<bool> {
     conn.busy_timeout(Duration::ZERO)?;
-    let mode = conn.query_row("PRAGMA journal_mode = DELETE", [], |r| {
+    let set = conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| {
         r.get::<_, String>(0)
     });
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    match mode {
-        Ok(mode) if mode.eq_ignore_ascii_case("delete") => {
-            // With a rollback journal only FULL survives a power cut intact.
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            Ok(true)
-        }
-        Ok(_) => Ok(false),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if matches!(
-                e.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) =>
-        {
-            Ok(false)
-        }
+    match set {
+        Ok(now) => Ok(now.eq_ignore_ascii_case(mode)),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if is_busy(e.code) => Ok(false),
         Err(e) => Err(e),
     }
-}
-
-/// Back to the write-ahead log after `begin_bulk_load`, outside any transaction.
-pub fn end_bulk_load(conn: &Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
 }
 
 /// Drops the secondary indexes of `tables` and returns how to build them

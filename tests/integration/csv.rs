@@ -2499,3 +2499,29 @@ fn a_killed_bulk_load_changes_nothing_and_the_next_import_works() {
     // The killed run is closed as an error when the next one starts.
     assert!(runs(&env).iter().all(|r| r[1] != "running"));
 }
+
+#[test]
+fn a_command_started_during_a_bulk_load_waits_for_its_commit() {
+    let env = academy();
+    let file = bulk_file(&env, "bulk.csv", "", BULK, "");
+    let mut child = env.cmd(["-q", "import", file.as_str()]).spawn();
+    let journal = env.path("t.db-journal");
+    let started = std::time::Instant::now();
+    while !journal.exists() && child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no journal appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the load ended before the command started: make the file larger"
+    );
+    // It opens the database once the load has committed, and sees all of it.
+    env.rollcall(&["-q", "eval", "print(members().count())"])
+        .success()
+        .stdout_is(&format!("{}\n", 5 + BULK));
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_write_ahead_log(&env);
+}
