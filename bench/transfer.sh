@@ -17,6 +17,9 @@
 #         same upsert into a normalised schema    goal: rollcall >= 5x faster
 #      d. re-import of the unchanged file into the database of (a)
 #                                                 goal: >= 3x faster than (a)
+#      e. the floor of the schema: the rows (a) wrote, copied by the sqlite3
+#         shell into a fresh academy with INSERT ... SELECT: SQLite's own work,
+#         with no parsing and no per-row statements (for reference, no goal)
 #   When an import misses a goal, one more import runs under `perf record -g`
 #   (BENCH_PERF) and the hot spots go into the summary.
 # and prints a summary table, also written to bench/out/transfer-summary.txt.
@@ -272,6 +275,8 @@ SQLITE_SQL=$OUT/flat-import.sql
 RC_DB=$OUT/rollcall.db
 FLAT_DB=$OUT/flat.db
 PY_DB=$OUT/python.db
+FLOOR_SRC=$OUT/loaded.db
+FLOOR_DB=$OUT/floor.db
 step "5a-d. imports of $ROWS rows: rollcall (then again), sqlite3 .import, Python; $IMPORT_REPS tries each"
 for ((i = 1; i <= IMPORT_REPS; i++)); do
     for side in $( ((i % 2)) && echo "rollcall sqlite python" || echo "python sqlite rollcall"); do
@@ -296,6 +301,8 @@ for ((i = 1; i <= IMPORT_REPS; i++)); do
             unchanged=$(json_count "$out" unchanged) rejected=$(json_count "$out" rejected)
             ((unchanged == ROWS && rejected == 0)) || die "the re-import left $unchanged unchanged, rejected $rejected; expected $ROWS and 0"
             log "      $M_WALL s, max RSS $((M_RSS / 1024)) MiB (anon $((M_ANON / 1024)) MiB)"
+            # The loaded academy, kept once for the floor (5e).
+            [[ -f $FLOOR_SRC ]] || fresh_copy "$RC_DB" "$FLOOR_SRC"
             rm_db "$RC_DB"
             ;;
         sqlite)
@@ -321,6 +328,38 @@ for ((i = 1; i <= IMPORT_REPS; i++)); do
         esac
     done
 done
+# 5e. The floor of the schema: the rows rollcall wrote (members, group rows,
+# audit rows), copied by the sqlite3 shell into a fresh academy with
+# INSERT ... SELECT under the bulk load's settings: SQLite's own work, no
+# parsing, no checks, no per-row statements.
+FLOOR_SQL=$OUT/floor.sql
+cat >"$FLOOR_SQL" <<SQL
+PRAGMA foreign_keys = ON;
+PRAGMA synchronous = FULL;
+PRAGMA cache_size = -32768;
+ATTACH '$FLOOR_SRC' AS src;
+BEGIN IMMEDIATE;
+INSERT INTO members SELECT * FROM src.members ORDER BY id;
+INSERT INTO group_members SELECT * FROM src.group_members ORDER BY member_id;
+INSERT INTO audit (run_id, at, action, target, member_id, username, before, after)
+    SELECT run_id, at, action, target, member_id, username, before, after
+    FROM src.audit WHERE action = 'create' ORDER BY id;
+COMMIT;
+SELECT count(*) FROM members;
+SQL
+step "5e. the schema's floor: INSERT ... SELECT of the loaded rows, $IMPORT_REPS tries"
+for ((i = 1; i <= IMPORT_REPS; i++)); do
+    fresh_academy "$FLOOR_DB"
+    q "$FLOOR_DB" "PRAGMA journal_mode = DELETE" >/dev/null
+    try import_floor "import_floor_$i" "$SQLITE3" -batch -init /dev/null "$FLOOR_DB" ".read '$FLOOR_SQL'"
+    n=$(tail -n1 "$OUT/import_floor_$i.out")
+    ((n == ROWS)) || die "the floor copy loaded $n members, expected $ROWS"
+    log "      $M_WALL s"
+    rm_db "$FLOOR_DB"
+done
+rm_db "$FLOOR_SRC"
+IMP_FLOOR=$(best_wall import_floor)
+
 IMP_FIRST=$(best_wall import_first)
 IMP_AGAIN=$(best_wall import_again)
 IMP_SQLITE=$(best_wall import_sqlite)
@@ -331,6 +370,7 @@ nz() { calc "($1 > 0 ? $1 : 0.01)"; }
 RATIO_SQLITE=$(calc "$IMP_FIRST / $(nz "$IMP_SQLITE")")
 RATIO_PYTHON=$(calc "$IMP_PYTHON / $(nz "$IMP_FIRST")")
 RATIO_AGAIN=$(calc "$IMP_FIRST / $(nz "$IMP_AGAIN")")
+RATIO_FLOOR=$(calc "$IMP_FLOOR / $(nz "$IMP_SQLITE")")
 V_RSS=$(verdict "$IMP_RSS" '<' $((100 * 1024)))
 V_SQLITE=$(verdict "$RATIO_SQLITE" '<=' 1)
 V_PYTHON=$(verdict "$RATIO_PYTHON" '>=' 5)
@@ -419,6 +459,8 @@ row() { printf '%-46s %-26s %-19s %-26s %-8s %-7s %s\n' "$@"; }
     row "5d. re-import of the unchanged file" "$(sec "$IMP_AGAIN")" ">= 3x faster than 5a" \
         "first import $(sec "$IMP_FIRST")" "$(fmt '%.2fx' "$RATIO_AGAIN")" "$V_AGAIN" "$(load_range import_again)"
     row "5d. re-import: peak RSS (anon)" "$(mib "$AGAIN_RSS") ($(mib "$AGAIN_ANON"))" "" "" "" "" ""
+    row "5e. the schema's floor (INSERT ... SELECT)" "$(sec "$IMP_FLOOR")" "" \
+        ".import $(sec "$IMP_SQLITE")" "$(fmt '%.2fx' "$RATIO_FLOOR")" "" "$(load_range import_floor)"
     echo
     echo "Best of the tries (4: $CERT_REPS, 5: $IMPORT_REPS); every try: bench/out/transfer/*.tries (wall s, max RSS KiB,"
     echo "peak anon KiB, load), *.out, *.err. Process times and RSS from /usr/bin/time -f '%e %M' (RSS in KiB: 1 MiB"
