@@ -1,8 +1,9 @@
 //! Import of members: one pass over the file inside the caller's transaction.
-//! Each row is validated, compared with the member it names and applied;
-//! every problem is collected with its line. The caller commits only when
-//! there was none (or `skip_invalid`), and rolls back a plan-only run, so the
-//! plan is exactly what applying does.
+//! A second thread reads and checks the rows (`Parser`) while this one
+//! compares each with the member it names and applies it (`Importer`); every
+//! problem is collected with its line. The caller commits only when there
+//! was none (or `skip_invalid`), and rolls back a plan-only run, so the plan
+//! is exactly what applying does.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{Receiver, SyncSender};

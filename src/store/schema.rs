@@ -224,7 +224,8 @@ CREATE TABLE settings (
 "#,
     // 2: only indexes a bulk load can afford. Every index costs each insert a
     // descent into its b-tree; for a million-row import that was 0.2 to 0.9 s
-    // an index, most for keys in random order (e-mail, language). What stays:
+    // an index, most for keys in random order (e-mail) or of many values
+    // (language, country). What stays:
     // the usernames (unique), the few suspended members by country (the
     // counts of `country(..).suspended()`), the few anonymous and unlicensed
     // ones. A filter on any other field scans the members: about 80 ms for a
