@@ -11,7 +11,7 @@ use crate::cli::{Command, Config, ImportMode};
 use crate::csvio::export::{self, Format, Which};
 use crate::csvio::import::{self, ImportError, Mode, Options, PlanRow, Sinks};
 use crate::csvio::read::CsvFile;
-use crate::csvio::{CsvError, participations};
+use crate::csvio::{CsvError, RejectsFile, participations};
 use crate::runner::{self, Outcome, Script};
 use crate::{ExitStatus, files, progress, store};
 
@@ -246,8 +246,14 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
     let rejects_path: PathBuf = rejects
         .clone()
         .unwrap_or_else(|| file.with_extension("rejects.csv"));
-    let mut rejects_out: Option<csv::Writer<std::fs::File>> = None;
-    let header = csv_file.header.clone();
+    // A plan writes no rejects file: it only says what would be rejected.
+    let mut rejects_out = (!planning).then(|| {
+        RejectsFile::new(
+            rejects_path.clone(),
+            rejects_path.display().to_string(),
+            &csv_file.header,
+        )
+    });
     let bar = progress::bar(csv_file.size, true, config.options.quiet);
 
     // A large file into a small academy is a bulk load (see store::begin_bulk_load).
@@ -263,23 +269,9 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
     let plan_wanted = plan_out.wanted();
     let result = {
         let mut plan_row = |row: &PlanRow| plan_out.row(row);
-        let mut reject_row = |cells: &csv::StringRecord, reason: &str| -> Result<(), CsvError> {
-            let fail = |e: csv::Error| {
-                CsvError::File(format!("cannot write {}: {e}", rejects_path.display()))
-            };
-            // A plan writes no rejects file: it only says what would be rejected.
-            if planning {
-                return Ok(());
-            }
-            if rejects_out.is_none() {
-                let mut w = csv::Writer::from_path(&rejects_path).map_err(fail)?;
-                let mut head = header.clone();
-                head.push("reason".into());
-                w.write_record(&head).map_err(fail)?;
-                rejects_out = Some(w);
-            }
-            let w = rejects_out.as_mut().expect("just created");
-            w.write_record(cells.iter().chain([reason])).map_err(fail)
+        let mut reject_row = |cells: &csv::StringRecord, reason: &str| match &mut rejects_out {
+            Some(rejects) => rejects.write(cells, reason),
+            None => Ok(()),
         };
         let mut tick = |offset: u64| bar.set_position(offset);
         let sinks = Sinks {
@@ -303,8 +295,8 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
             "warning: the database keeps its rollback journal until rollcall next opens it: {e}"
         );
     }
-    if let Some(mut w) = rejects_out {
-        w.flush()?;
+    if let Some(rejects) = rejects_out {
+        rejects.finish()?;
     }
     plan_out.finish()?;
 
@@ -318,11 +310,7 @@ pub fn import(config: &Config) -> anyhow::Result<ExitStatus> {
                     rejects_path.display()
                 );
             }
-            let changes = outcome.counts.created
-                + outcome.counts.updated
-                + outcome.counts.suspended
-                + outcome.counts.reactivated
-                + outcome.counts.deleted;
+            let changes = outcome.counts.changes();
             (
                 ExitStatus::Success,
                 (Outcome::Success(rhai::Dynamic::UNIT), changes as i64),
@@ -359,15 +347,7 @@ fn print_counts(config: &Config, counts: &import::Counts, planning: bool) -> any
     }
     let mut table = Table::new();
     table.load_preset(presets::UTF8_FULL_CONDENSED);
-    for (name, n) in [
-        ("created", counts.created),
-        ("updated", counts.updated),
-        ("unchanged", counts.unchanged),
-        ("suspended", counts.suspended),
-        ("reactivated", counts.reactivated),
-        ("deleted", counts.deleted),
-        ("rejected", counts.rejected),
-    ] {
+    for (name, n) in counts.named() {
         table.add_row([name.to_string(), n.to_string()]);
     }
     let _ = writeln!(out, "{table}");

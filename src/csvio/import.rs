@@ -56,6 +56,26 @@ pub struct Counts {
     pub rejected: u64,
 }
 
+impl Counts {
+    /// Each count with its name, in report order.
+    pub fn named(&self) -> [(&'static str, u64); 7] {
+        [
+            ("created", self.created),
+            ("updated", self.updated),
+            ("unchanged", self.unchanged),
+            ("suspended", self.suspended),
+            ("reactivated", self.reactivated),
+            ("deleted", self.deleted),
+            ("rejected", self.rejected),
+        ]
+    }
+
+    /// The records changed: all but the unchanged and rejected rows.
+    pub fn changes(&self) -> u64 {
+        self.created + self.updated + self.suspended + self.reactivated + self.deleted
+    }
+}
+
 /// One line of the plan: what the import does (or did) to one member.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PlanRow {
@@ -235,17 +255,19 @@ enum Item {
     Unreadable(Problem),
 }
 
-/// A member a row names: what `find` tells without copying them out.
+/// A member a row names, as `find` tells.
 struct Found {
     id: i64,
     license: bool,
-    /// Whether the row changes anything.
-    changes: bool,
+    /// The member as stored, copied out only when the row changes them.
+    changed: Option<Current>,
 }
 
 /// The member as stored.
 struct Current {
     id: i64,
+    /// The ids of their groups, sorted.
+    groups: Vec<i64>,
     email: String,
     first_name: String,
     last_name: String,
@@ -610,41 +632,12 @@ impl Importer<'_> {
         Ok(id)
     }
 
-    fn current(&self, username: &str) -> rusqlite::Result<Option<Current>> {
+    /// The id of the member named `username`, if there is one.
+    fn member_id(&self, username: &str) -> rusqlite::Result<Option<i64>> {
         self.conn
-            .prepare_cached(
-                "SELECT id, email, first_name, last_name, language, country, visibility, team, roles,
-                        anonymous, license, status = 'suspended' FROM members WHERE username = ?1",
-            )?
-            .query_row([username], |r| {
-                Ok(Current {
-                    id: r.get(0)?,
-                    email: r.get(1)?,
-                    first_name: r.get(2)?,
-                    last_name: r.get(3)?,
-                    language: r.get(4)?,
-                    country: r.get(5)?,
-                    visibility: r.get(6)?,
-                    team: r.get(7)?,
-                    roles: r.get(8)?,
-                    anonymous: r.get(9)?,
-                    license: r.get(10)?,
-                    suspended: r.get(11)?,
-                })
-            })
+            .prepare_cached("SELECT id FROM members WHERE username = ?1")?
+            .query_row([username], |r| r.get(0))
             .optional()
-    }
-
-    fn member_groups(&self, id: i64) -> rusqlite::Result<Vec<i64>> {
-        // Sorted here: with an ORDER BY, SQLite re-prepares this statement on
-        // every call, which was a quarter of a re-import's time.
-        let mut ids: Vec<i64> = self
-            .conn
-            .prepare_cached("SELECT group_id FROM group_members WHERE member_id = ?1")?
-            .query_map([id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        ids.sort_unstable();
-        Ok(ids)
     }
 
     /// The names of groups, sorted and `;`-separated, as the CSV has them.
@@ -842,19 +835,19 @@ impl Importer<'_> {
                     Err(message) => Err(message),
                 }
             }
-            (Some(found), false) if !found.changes => {
-                counts.unchanged += 1;
-                Ok(Done::new("unchanged", ""))
-            }
-            (Some(_), false) => match self.current(&incoming.username)? {
+            (Some(found), false) => match found.changed {
+                None => {
+                    counts.unchanged += 1;
+                    Ok(Done::new("unchanged", ""))
+                }
                 Some(old) => self.update(row, &old, incoming, groups.as_deref(), counts),
-                None => Err(format!("the member {} is gone", incoming.username)),
             },
         })
     }
 
     /// The member a row names, compared with the row in place: most rows of
-    /// a re-import change nothing, and then nothing is copied out.
+    /// a re-import change nothing, and then nothing is copied out. Their
+    /// groups come in the same statement.
     fn find(&mut self, new: &Incoming, groups: Option<&[i64]>) -> rusqlite::Result<Option<Found>> {
         self.sql
             .find_member
@@ -868,18 +861,15 @@ impl Importer<'_> {
                 let same_flag = |i: usize, value: Option<bool>| -> rusqlite::Result<bool> {
                     Ok(value.is_none_or(|v| r.get::<_, bool>(i).is_ok_and(|was| was == v)))
                 };
+                let held = r.get_ref(12)?.as_str_or_null()?.unwrap_or_default();
+                let held_ids = || held.split(',').filter_map(|id| id.parse::<i64>().ok());
                 let same_groups = match groups {
                     None => true,
+                    // Both lists are without repeats: the same length and
+                    // every id held also wanted is the same set.
                     Some(wanted) => {
-                        // Both lists are without repeats: the same length and
-                        // every id held also wanted is the same set.
-                        let held = r.get_ref(12)?.as_str_or_null()?.unwrap_or_default();
-                        let mut count = 0;
-                        let all_wanted = held.split(',').filter(|id| !id.is_empty()).all(|id| {
-                            count += 1;
-                            id.parse().is_ok_and(|id: i64| wanted.contains(&id))
-                        });
-                        all_wanted && count == wanted.len()
+                        held_ids().count() == wanted.len()
+                            && held_ids().all(|id| wanted.contains(&id))
                     }
                 };
                 let changes = !(same_text(1, &new.email)?
@@ -896,10 +886,32 @@ impl Importer<'_> {
                     && same_flag(10, new.license)?
                     && same_flag(11, new.suspended)?
                     && same_groups);
+                let id = r.get(0)?;
+                let changed = if changes {
+                    let mut groups: Vec<i64> = held_ids().collect();
+                    groups.sort_unstable();
+                    Some(Current {
+                        id,
+                        groups,
+                        email: r.get(1)?,
+                        first_name: r.get(2)?,
+                        last_name: r.get(3)?,
+                        language: r.get(4)?,
+                        country: r.get(5)?,
+                        visibility: r.get(6)?,
+                        team: r.get(7)?,
+                        roles: r.get(8)?,
+                        anonymous: r.get(9)?,
+                        license: r.get(10)?,
+                        suspended: r.get(11)?,
+                    })
+                } else {
+                    None
+                };
                 Ok(Found {
-                    id: r.get(0)?,
+                    id,
                     license: r.get(10)?,
-                    changes,
+                    changed,
                 })
             })
             .optional()
@@ -979,7 +991,7 @@ impl Importer<'_> {
         }
         let mut group_changes: Option<(Vec<i64>, Vec<i64>)> = None;
         if let Some(groups) = groups {
-            let current = self.member_groups(old.id).map_err(|e| e.to_string())?;
+            let current = old.groups.clone();
             if groups != current {
                 note("groups", &self.names_of(&current), &self.names_of(groups));
                 group_changes = Some((current, groups.to_vec()));
@@ -1321,8 +1333,8 @@ pub fn members(
                     } => {
                         // A rejected row still names its member: sync must not
                         // take them for absent and delete them.
-                        if let Some(old) = importer.current(username)? {
-                            importer.see(old.id, row.line);
+                        if let Some(id) = importer.member_id(username)? {
+                            importer.see(id, row.line);
                         }
                         (row, username, Err(message.clone()))
                     }

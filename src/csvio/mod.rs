@@ -57,6 +57,54 @@ impl CsvError {
     }
 }
 
+/// The rejected rows of an import: the file's header with a `reason` column,
+/// then each row with why. The file is created with the first row.
+pub struct RejectsFile {
+    path: std::path::PathBuf,
+    /// The path errors name: the final one when `path` is a temporary file.
+    shown: String,
+    header: Vec<String>,
+    writer: Option<csv::Writer<std::fs::File>>,
+}
+
+impl RejectsFile {
+    pub fn new(path: std::path::PathBuf, shown: String, header: &[String]) -> RejectsFile {
+        RejectsFile {
+            path,
+            shown,
+            header: header.to_vec(),
+            writer: None,
+        }
+    }
+
+    pub fn write(&mut self, cells: &csv::StringRecord, reason: &str) -> Result<(), CsvError> {
+        let fail = |e: csv::Error| CsvError::File(format!("cannot write {}: {e}", self.shown));
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => {
+                let mut writer = csv::Writer::from_path(&self.path).map_err(fail)?;
+                writer
+                    .write_record(self.header.iter().map(String::as_str).chain(["reason"]))
+                    .map_err(fail)?;
+                self.writer.insert(writer)
+            }
+        };
+        writer
+            .write_record(cells.iter().chain([reason]))
+            .map_err(fail)
+    }
+
+    /// Writes out what is buffered.
+    pub fn finish(self) -> Result<(), CsvError> {
+        match self.writer {
+            Some(mut writer) => writer
+                .flush()
+                .map_err(|e| CsvError::File(format!("cannot write {}: {e}", self.shown))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A cell a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`,
 /// tab or carriage return) gets a leading apostrophe, so it stays text.
 /// A cell that already starts with apostrophes before a formula character gets

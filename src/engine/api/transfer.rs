@@ -5,6 +5,7 @@ use rhai::Map;
 use rhai::plugin::*;
 
 use super::actions::{Level, select, write_pending};
+use crate::csvio::RejectsFile;
 use crate::csvio::export::{self, Format, Which};
 use crate::csvio::import::{self, ImportError, Mode, Options, Sinks};
 use crate::csvio::read::CsvFile;
@@ -117,37 +118,20 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
         Some(p) => p.to_string(),
         None => source.with_extension("rejects.csv").display().to_string(),
     };
-    let mut rejects: Option<csv::Writer<std::fs::File>> = None;
-    let header = file.header.clone();
-    let rejects_tmp = if options.skip_invalid {
+    let mut rejects = if options.skip_invalid {
         let dest = std::path::PathBuf::from(&rejects_path);
         let tmp = crate::files::temporary_beside(&dest).or_else(|e| fail(ncx, e))?;
         ctx.state.borrow_mut().files.push((tmp.clone(), dest));
-        Some(tmp)
+        Some(RejectsFile::new(tmp, rejects_path.clone(), &file.header))
     } else {
         None
     };
     let stamp = super::actions::stamp(&ctx);
     let result = {
-        let mut reject_row =
-            |cells: &csv::StringRecord, reason: &str| -> Result<(), crate::csvio::CsvError> {
-                let fail = |e: csv::Error| {
-                    crate::csvio::CsvError::File(format!("cannot write {rejects_path}: {e}"))
-                };
-                if rejects.is_none()
-                    && let Some(tmp) = &rejects_tmp
-                {
-                    let mut w = csv::Writer::from_path(tmp).map_err(fail)?;
-                    let mut head = header.clone();
-                    head.push("reason".into());
-                    w.write_record(&head).map_err(fail)?;
-                    rejects = Some(w);
-                }
-                if let Some(w) = rejects.as_mut() {
-                    w.write_record(cells.iter().chain([reason])).map_err(fail)?;
-                }
-                Ok(())
-            };
+        let mut reject_row = |cells: &csv::StringRecord, reason: &str| match &mut rejects {
+            Some(rejects) => rejects.write(cells, reason),
+            None => Ok(()),
+        };
         let sinks = Sinks {
             plan: None,
             rejects: &mut reject_row,
@@ -155,9 +139,8 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
         };
         import::members(&ctx.conn, &mut file, &stamp, &options, sinks)
     };
-    if let Some(mut w) = rejects {
-        w.flush()
-            .or_else(|e| fail(ncx, format!("cannot write {rejects_path}: {e}")))?;
+    if let Some(rejects) = rejects {
+        rejects.finish().or_else(|e| fail(ncx, e.to_string()))?;
     }
     let outcome = match result {
         Ok(outcome) => outcome,
@@ -168,30 +151,21 @@ fn import_impl(ncx: &NativeCallContext, path: &str, opts: &Map) -> RhaiResult<Ma
     {
         let mut state = ctx.state.borrow_mut();
         state.actions += 1;
-        state.changes += (c.created + c.updated + c.suspended + c.reactivated + c.deleted) as i64;
+        state.changes += c.changes() as i64;
     }
+    let summary: Vec<String> = c
+        .named()
+        .iter()
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
     ctx.log(&format!(
-        "import_csv: {} created, {} updated, {} unchanged, {} suspended, {} reactivated, {} deleted, {} rejected{}",
-        c.created,
-        c.updated,
-        c.unchanged,
-        c.suspended,
-        c.reactivated,
-        c.deleted,
-        c.rejected,
+        "import_csv: {}{}",
+        summary.join(", "),
         if ctx.dry_run() { " [dry run]" } else { "" }
     ));
     let mut map = Map::new();
     map.insert("action".into(), "import_csv".into());
-    for (name, n) in [
-        ("created", c.created),
-        ("updated", c.updated),
-        ("unchanged", c.unchanged),
-        ("suspended", c.suspended),
-        ("reactivated", c.reactivated),
-        ("deleted", c.deleted),
-        ("rejected", c.rejected),
-    ] {
+    for (name, n) in c.named() {
         map.insert(name.into(), (n as i64).into());
     }
     let problems: rhai::Array = outcome
